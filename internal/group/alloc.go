@@ -1,0 +1,229 @@
+package group
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Allocation records one certificate the owner issued. Entries are never
+// removed, so an address is never handed out twice, even to a node that
+// left; revocation will mark entries rather than delete them.
+type Allocation struct {
+	Name     string     `json:"name"`
+	Address  netip.Addr `json:"address"`
+	NodeID   string     `json:"node_id"`
+	Serial   string     `json:"serial"` // hex, for revocation lists
+	IssuedAt time.Time  `json:"issued_at"`
+}
+
+// allocationsFile is the content of allocations.json.
+type allocationsFile struct {
+	Nodes []Allocation `json:"nodes"`
+}
+
+// findName returns the allocation of a node name. Names compare without
+// case: two nodes called "Attic" and "attic" would confuse people.
+func findName(allocs []Allocation, name string) (Allocation, bool) {
+	for _, a := range allocs {
+		if strings.EqualFold(a.Name, name) {
+			return a, true
+		}
+	}
+	return Allocation{}, false
+}
+
+// readAllocations reads and validates allocations.json; the caller holds
+// the directory lock.
+func readAllocations(dir string, subnet netip.Prefix) ([]Allocation, error) {
+	path := filepath.Join(dir, FileAllocations)
+	data, err := readFileLimited(path)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	allocs, err := parseAllocations(data, subnet)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", path, err)
+	}
+	return allocs, nil
+}
+
+func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
+	var f allocationsFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&f); err != nil {
+		return nil, errorf(ErrCorrupt, "not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errorf(ErrCorrupt, "unexpected data after the JSON object")
+	}
+	names := make(map[string]bool, len(f.Nodes))
+	addrs := make(map[netip.Addr]bool, len(f.Nodes))
+	for i, a := range f.Nodes {
+		if err := ValidateName(a.Name); err != nil {
+			return nil, errorf(ErrCorrupt, "entry %d: %w", i+1, err)
+		}
+		if err := checkHostAddress(subnet, a.Address); err != nil {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): %w", i+1, a.Name, err)
+		}
+		if !validNodeID(a.NodeID) {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): node id %q is not %d hex digits", i+1, a.Name, shorten(a.NodeID), NodeIDLen)
+		}
+		if _, err := hex.DecodeString(a.Serial); err != nil || a.Serial == "" {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): serial %q is not hex", i+1, a.Name, shorten(a.Serial))
+		}
+		if a.IssuedAt.IsZero() {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): issued_at is missing", i+1, a.Name)
+		}
+		key := strings.ToLower(a.Name)
+		if names[key] {
+			return nil, errorf(ErrCorrupt, "entry %d: node name %q appears twice", i+1, a.Name)
+		}
+		if addrs[a.Address] {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): address %s appears twice", i+1, a.Name, a.Address)
+		}
+		names[key], addrs[a.Address] = true, true
+	}
+	return f.Nodes, nil
+}
+
+func encodeAllocations(allocs []Allocation) []byte {
+	sorted := slices.Clone(allocs)
+	slices.SortFunc(sorted, func(a, b Allocation) int { return a.Address.Compare(b.Address) })
+	// Strings, addresses and times always marshal.
+	b, _ := json.MarshalIndent(allocationsFile{Nodes: sorted}, "", "  ")
+	return append(b, '\n')
+}
+
+// nextFree returns the lowest host address of subnet that is not allocated.
+func nextFree(subnet netip.Prefix, allocs []Allocation) (netip.Addr, error) {
+	used := make(map[netip.Addr]bool, len(allocs))
+	for _, a := range allocs {
+		used[a.Address] = true
+	}
+	last := broadcastAddr(subnet)
+	for a := firstHost(subnet); a.Less(last); a = a.Next() {
+		if !used[a] {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, errorf(ErrSubnetFull, "every host address of %s is allocated", subnet)
+}
+
+// Allocations returns every certificate the owner has issued, read fresh
+// from allocations.json and sorted by address.
+func (s *State) Allocations() ([]Allocation, error) {
+	if s.CAKey == nil {
+		return nil, errorf(ErrNotOwner, "group: only the owner of group %q keeps allocations", s.Name)
+	}
+	unlock, err := lockDir(s.Dir, false)
+	if err != nil {
+		return nil, fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	return readAllocations(s.Dir, s.Subnet)
+}
+
+// Issue creates a member certificate and key for nodeName and returns them
+// as a bundle (see Bundle.Encode and WriteBundleFile). addr picks the
+// node's address; the zero Addr takes the lowest free one. Only the owner
+// can issue (ErrNotOwner). A name or address issued before is refused
+// (ErrNameTaken, ErrAddressTaken). The allocation is recorded only after
+// everything else succeeded, in one atomic write of allocations.json.
+func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, error) {
+	if s.CAKey == nil {
+		return nil, errorf(ErrNotOwner, "group: this node is not the owner of group %q; only the owner (the node that created it) can issue certificates", s.Name)
+	}
+	if now.IsZero() {
+		return nil, errorf(ErrInvalidOption, "group: issue: time is zero")
+	}
+	if err := ValidateName(nodeName); err != nil {
+		return nil, fmt.Errorf("group: issue: node name: %w", err)
+	}
+	if addr.IsValid() {
+		addr = addr.Unmap()
+		if err := checkHostAddress(s.Subnet, addr); err != nil {
+			return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
+		}
+	}
+	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
+		return nil, fmt.Errorf("group: issue: %w", err)
+	}
+
+	unlock, err := lockDir(s.Dir, true)
+	if err != nil {
+		return nil, fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	// Work from the files, not from memory: the CLI and the daemon may
+	// both issue from one directory.
+	if err := s.checkUnchanged(); err != nil {
+		return nil, err
+	}
+	allocs, err := readAllocations(s.Dir, s.Subnet)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := findName(allocs, nodeName); ok {
+		return nil, errorf(ErrNameTaken, "group: issue: node name %q was already issued (as %q, address %s)", nodeName, a.Name, a.Address)
+	}
+	if addr.IsValid() {
+		for _, a := range allocs {
+			if a.Address == addr {
+				return nil, errorf(ErrAddressTaken, "group: issue %q: address %s is already allocated to %q", nodeName, addr, a.Name)
+			}
+		}
+	} else if addr, err = nextFree(s.Subnet, allocs); err != nil {
+		return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
+	}
+
+	key, err := generateKey()
+	if err != nil {
+		return nil, fmt.Errorf("group: issue: %w", err)
+	}
+	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, nodeName, addr, &key.PublicKey, now)
+	if err != nil {
+		return nil, fmt.Errorf("group: issue: %w", err)
+	}
+	bd := &Bundle{Group: s.Name, Subnet: s.Subnet, CACert: s.CACert, NodeCert: cert, NodeKey: key}
+	out, err := bd.Encode()
+	if err != nil {
+		return nil, err
+	}
+	// Parse our own output: never hand out a bundle Install would refuse.
+	check, err := parseBundle(out)
+	if err != nil {
+		return nil, fmt.Errorf("group: issue: generated bundle does not validate: %w", err)
+	}
+	allocs = append(allocs, Allocation{
+		Name:     nodeName,
+		Address:  addr,
+		NodeID:   check.NodeID,
+		Serial:   serialHex(cert),
+		IssuedAt: now.UTC(),
+	})
+	if err := commitFiles(s.Dir, []fileSpec{{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode}}); err != nil {
+		return nil, fmt.Errorf("group: issue: recording allocation: %w", err)
+	}
+	return out, nil
+}
+
+// checkUnchanged refuses to issue if the directory now holds another CA
+// than the one s was loaded with (the group was re-created meanwhile).
+func (s *State) checkUnchanged() error {
+	c, err := readCert(s.Dir, FileCACert)
+	if err != nil {
+		return err
+	}
+	if !c.Equal(s.CACert) {
+		return errorf(ErrCorrupt, "group: %s changed since the state was loaded; load it again", filepath.Join(s.Dir, FileCACert))
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package group
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// DefaultDir is the state directory unless --state says otherwise.
+const DefaultDir = "/etc/ipop"
+
+// Names of the files in the state directory.
+const (
+	FileCACert      = "ca.crt"
+	FileCAKey       = "ca.key"
+	FileNodeCert    = "node.crt"
+	FileNodeKey     = "node.key"
+	FileGroup       = "group.json"
+	FileAllocations = "allocations.json"
+)
+
+// stateFiles lists every file this package keeps in a state directory.
+var stateFiles = []string{FileCACert, FileCAKey, FileNodeCert, FileNodeKey, FileGroup, FileAllocations}
+
+// State is this node's membership in a group, as held in its state
+// directory. It is read-only after Create, Load or Install, so the DTLS
+// layer may call VerifyPeer from many goroutines.
+type State struct {
+	Dir      string
+	Name     string // group name
+	Subnet   netip.Prefix
+	NodeName string
+	CACert   *x509.Certificate
+	CAKey    *ecdsa.PrivateKey // nil unless this node owns the group
+	NodeCert *x509.Certificate
+	NodeKey  *ecdsa.PrivateKey
+	NodeID   string
+	Address  netip.Addr
+}
+
+// Owner reports whether this node holds the group CA key.
+func (s *State) Owner() bool { return s.CAKey != nil }
+
+// String describes the state without keys, so printing a State with %v
+// cannot leak them into a log.
+func (s State) String() string {
+	return fmt.Sprintf("group %q subnet %s: node %q (%s) address %s, owner %t, state %s",
+		s.Name, s.Subnet, s.NodeName, s.NodeID, s.Address, s.CAKey != nil, s.Dir)
+}
+
+// GoString keeps %#v from printing the keys too.
+func (s State) GoString() string { return s.String() }
+
+// groupFile is the content of group.json.
+type groupFile struct {
+	Name     string `json:"name"`
+	Subnet   string `json:"subnet"`
+	NodeName string `json:"node_name"`
+	Owner    bool   `json:"owner"`
+}
+
+// Load reads and cross-checks the state in dir. It returns an error
+// matching ErrNoGroup if dir holds no group, and for a damaged or
+// inconsistent file an error naming that file (ErrCorrupt, or
+// ErrPermissions for a key readable by others). It does not check validity
+// periods: the caller decides what an expired certificate means.
+func Load(dir string) (*State, error) {
+	if dir == "" {
+		return nil, errorf(ErrInvalidOption, "group: state directory is not set")
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, errorf(ErrNoGroup, "group: no group in %s (the directory does not exist)", dir)
+	}
+	unlock, err := lockDir(dir, false)
+	if err != nil {
+		return nil, fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	return load(dir)
+}
+
+// load is Load for a caller that holds the directory lock.
+func load(dir string) (*State, error) {
+	gpath := filepath.Join(dir, FileGroup)
+	data, err := readFileLimited(gpath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errorf(ErrNoGroup, "group: no group in %s (%s not found)", dir, FileGroup)
+	}
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	g, subnet, err := parseGroupFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", gpath, err)
+	}
+	s := &State{Dir: dir, Name: g.Name, Subnet: subnet, NodeName: g.NodeName}
+
+	if s.CACert, err = readCert(dir, FileCACert); err != nil {
+		return nil, err
+	}
+	if err := checkCA(s.CACert, s.Name, ErrCorrupt); err != nil {
+		return nil, fmt.Errorf("group: %s: %w", filepath.Join(dir, FileCACert), err)
+	}
+
+	npath := filepath.Join(dir, FileNodeCert)
+	if s.NodeCert, err = readCert(dir, FileNodeCert); err != nil {
+		return nil, err
+	}
+	if err := s.NodeCert.CheckSignatureFrom(s.CACert); err != nil {
+		return nil, errorf(ErrCorrupt, "group: %s: not signed by the group CA in %s", npath, FileCACert)
+	}
+	m, err := checkMember(s.NodeCert, s.Name, s.Subnet, ErrCorrupt)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", npath, err)
+	}
+	if m.Name != s.NodeName {
+		return nil, errorf(ErrCorrupt, "group: %s: certificate is for node %q but %s names %q", npath, m.Name, FileGroup, s.NodeName)
+	}
+	s.NodeID, s.Address = m.NodeID, m.Address
+
+	if s.NodeKey, err = readKey(dir, FileNodeKey); err != nil {
+		return nil, err
+	}
+	if !s.NodeKey.PublicKey.Equal(s.NodeCert.PublicKey) {
+		return nil, errorf(ErrCorrupt, "group: %s: key does not match %s", filepath.Join(dir, FileNodeKey), FileNodeCert)
+	}
+
+	kpath := filepath.Join(dir, FileCAKey)
+	if !g.Owner {
+		if _, err := os.Lstat(kpath); err == nil {
+			return nil, errorf(ErrCorrupt, "group: %s exists but %s says this node is not the group owner", kpath, FileGroup)
+		}
+		return s, nil
+	}
+	if s.CAKey, err = readKey(dir, FileCAKey); err != nil {
+		return nil, err
+	}
+	if !s.CAKey.PublicKey.Equal(s.CACert.PublicKey) {
+		return nil, errorf(ErrCorrupt, "group: %s: key does not match %s", kpath, FileCACert)
+	}
+	allocs, err := readAllocations(dir, s.Subnet)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := findName(allocs, s.NodeName); !ok || a.Address != s.Address {
+		return nil, errorf(ErrCorrupt, "group: %s: does not record this node %q at %s", filepath.Join(dir, FileAllocations), s.NodeName, s.Address)
+	}
+	return s, nil
+}
+
+// parseGroupFile decodes and validates group.json. Unknown fields are
+// accepted so that a downgraded ipopd still reads a newer file.
+func parseGroupFile(data []byte) (groupFile, netip.Prefix, error) {
+	var g groupFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&g); err != nil {
+		return g, netip.Prefix{}, errorf(ErrCorrupt, "not valid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return g, netip.Prefix{}, errorf(ErrCorrupt, "unexpected data after the JSON object")
+	}
+	if err := ValidateName(g.Name); err != nil {
+		return g, netip.Prefix{}, errorf(ErrCorrupt, "group name: %w", err)
+	}
+	if err := ValidateName(g.NodeName); err != nil {
+		return g, netip.Prefix{}, errorf(ErrCorrupt, "node name: %w", err)
+	}
+	p, err := parseStoredSubnet(g.Subnet)
+	if err != nil {
+		return g, netip.Prefix{}, errorf(ErrCorrupt, "%w", err)
+	}
+	return g, p, nil
+}
+
+func encodeGroupFile(g groupFile) []byte {
+	// Marshalling a struct of strings and a bool cannot fail.
+	b, _ := json.MarshalIndent(g, "", "  ")
+	return append(b, '\n')
+}
+
+// readCert reads a one-certificate PEM file from the state directory.
+func readCert(dir, name string) (*x509.Certificate, error) {
+	path := filepath.Join(dir, name)
+	data, err := readFileLimited(path)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	b, err := decodeSingleBlock(data, pemCertificate, ErrCorrupt)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", path, err)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// readKey reads a private key file, refusing one that others can read.
+func readKey(dir, name string) (*ecdsa.PrivateKey, error) {
+	path := filepath.Join(dir, name)
+	info, err := os.Lstat(path)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errorf(ErrCorrupt, "group: %s is not a regular file", path)
+	}
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, errorf(ErrPermissions, "group: %s: permissions %04o are too open for a private key; run chmod 600 %s", path, info.Mode().Perm(), path)
+	}
+	data, err := readFileLimited(path)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	b, err := decodeSingleBlock(data, pemECKey, ErrCorrupt)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", path, err)
+	}
+	k, err := parseKeyBlock(b, ErrCorrupt)
+	if err != nil {
+		return nil, fmt.Errorf("group: %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// presentStateFiles returns which of the package's files exist in dir.
+func presentStateFiles(dir string) ([]string, error) {
+	var present []string
+	for _, n := range stateFiles {
+		_, err := os.Lstat(filepath.Join(dir, n))
+		if err == nil {
+			present = append(present, n)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	return present, nil
+}

@@ -1,0 +1,80 @@
+package transport
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Peer is another member this node has (or had) a session with. One Peer
+// exists per node id for the life of the Transport; its sessions come and
+// go underneath it.
+type Peer struct {
+	// NodeID is set once and never changes.
+	NodeID string
+	// Ext is the caller's per-peer state, set by Config.OnNewPeer before the
+	// peer is visible anywhere else, and never changed after.
+	Ext any
+
+	active atomic.Pointer[session] // the session frames go out on, nil when down
+
+	bytesIn, bytesOut   atomic.Uint64
+	framesIn, framesOut atomic.Uint64
+	rtt                 atomic.Int64 // ns, last measured
+
+	// mu guards the fields below.
+	mu            sync.Mutex
+	name          string
+	address       netip.Addr
+	upSince       time.Time
+	downSince     time.Time
+	lastHandshake time.Time
+}
+
+// Up reports whether the peer has an established session.
+func (p *Peer) Up() bool {
+	s := p.active.Load()
+	return s != nil
+}
+
+// PeerStatus is a snapshot of one peer for status output.
+type PeerStatus struct {
+	NodeID        string
+	Name          string
+	Address       netip.Addr // virtual address from its certificate
+	State         string     // "up" or "down"
+	Path          string     // "direct"
+	Endpoint      netip.AddrPort
+	RTT           time.Duration
+	BytesIn       uint64
+	BytesOut      uint64
+	FramesIn      uint64
+	FramesOut     uint64
+	Since         time.Time // when the current state began
+	LastHandshake time.Time
+	Cipher        string
+}
+
+// Status returns a snapshot of the peer.
+func (p *Peer) Status() PeerStatus {
+	st := PeerStatus{
+		NodeID:    p.NodeID,
+		State:     "down",
+		RTT:       time.Duration(p.rtt.Load()),
+		BytesIn:   p.bytesIn.Load(),
+		BytesOut:  p.bytesOut.Load(),
+		FramesIn:  p.framesIn.Load(),
+		FramesOut: p.framesOut.Load(),
+	}
+	p.mu.Lock()
+	st.Name, st.Address, st.LastHandshake, st.Since = p.name, p.address, p.lastHandshake, p.downSince
+	up := p.upSince
+	p.mu.Unlock()
+	if s := p.active.Load(); s != nil {
+		st.State, st.Path, st.Since = "up", "direct", up
+		st.Endpoint = s.vc.endpoint()
+		st.Cipher = s.cipher
+	}
+	return st
+}

@@ -1,0 +1,190 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// readLoop is the only reader of the socket. One goroutine.
+func (t *Transport) readLoop() {
+	defer t.wg.Done()
+	buf := make([]byte, 65536)
+	var nonce [nonceLen]byte
+	for {
+		n, from, err := t.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if t.ctx.Err() != nil {
+				return
+			}
+			t.log.Warn("socket read failed", "err", err)
+			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		b := buf[:n]
+		switch Classify(b) {
+		case KindData:
+			t.receiveData(b, from, &nonce)
+		case KindDTLS:
+			t.receiveDTLS(b, from)
+		default:
+			t.stNotDTLS.Add(1)
+		}
+	}
+}
+
+// receiveData opens one data record and hands its frame on.
+func (t *Transport) receiveData(b []byte, from netip.AddrPort, nonce *[nonceLen]byte) {
+	t.idxMu.RLock()
+	s := t.byIndex[recordIndex(b)]
+	t.idxMu.RUnlock()
+	if s == nil {
+		t.stUnknownIndex.Add(1)
+		return
+	}
+	counter := recordCounter(b)
+	pl, err := open(s.keys.recv, b, nonce)
+	if err != nil {
+		t.stAuthFailed.Add(1)
+		return
+	}
+	if !s.replay.accept(counter) {
+		t.stReplayed.Add(1)
+		return
+	}
+	now := t.now()
+	s.lastRecv.Store(now)
+	if from != s.vc.endpoint() {
+		// An authenticated record from a new address: the peer's NAT moved
+		// it. Follow, as the receiver index already found the session.
+		s.vc.setEndpoint(from)
+		t.log.Info("peer endpoint changed", s.logAttrs()...)
+	}
+	p, err := parsePayload(pl)
+	if err != nil {
+		t.stBadPayload.Add(1)
+		return
+	}
+	var frame []byte
+	switch p.kind {
+	case payloadKeepalive:
+		return
+	case payloadFrame:
+		frame = p.body
+	case payloadFragment:
+		frame, err = s.reasm.add(p, now)
+		if err != nil {
+			t.stBadPayload.Add(1)
+			return
+		}
+		if frame == nil {
+			return
+		}
+	}
+	if len(frame) > t.maxFrame {
+		t.stBadPayload.Add(1)
+		return
+	}
+	s.peer.bytesIn.Add(uint64(len(frame)))
+	s.peer.framesIn.Add(1)
+	t.cfg.OnFrame(s.peer, frame)
+}
+
+// receiveDTLS routes a DTLS datagram to its session: by Connection ID once
+// the session is established, by source address during a handshake.
+func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
+	if cid, ok := recordCID(b); ok {
+		t.mu.Lock()
+		vc := t.byCID[cid]
+		t.mu.Unlock()
+		if vc != nil {
+			vc.deliver(b)
+		}
+		return
+	}
+	ch := isClientHello(b)
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	vc := t.byAddr[from]
+	switch {
+	case !ch && vc != nil:
+		t.mu.Unlock()
+		vc.deliver(b)
+		return
+	case !ch:
+		t.mu.Unlock()
+		return
+	case vc != nil && !vc.established.Load() && !vc.client:
+		// The client's second ClientHello (with the cookie), or a
+		// retransmission: same handshake.
+		t.mu.Unlock()
+		vc.deliver(b)
+		return
+	case vc != nil && !vc.established.Load() && vc.client:
+		// Both ends sent a ClientHello at once. The one with the larger
+		// random goes on; both ends compare the same two randoms.
+		ours := vc.ourRandom()
+		theirs, _ := clientHelloRandom(b)
+		if ours != nil && bytes.Compare(theirs, ours) < 0 {
+			t.mu.Unlock()
+			return // ours wins; the peer will answer it as server
+		}
+		delete(t.byAddr, from)
+		t.mu.Unlock()
+		_ = vc.Close() // our client handshake gives way
+		t.mu.Lock()
+	}
+	// A new handshake from this address (a restarted peer, a new session
+	// from a running one, or the first contact).
+	if t.pending >= maxPendingHandshakes {
+		t.mu.Unlock()
+		t.stHandshakeLimit.Add(1)
+		return
+	}
+	nvc := newVconn(t, from, false)
+	t.byAddr[from] = nvc
+	t.pending++
+	t.wg.Add(1)
+	t.mu.Unlock()
+	nvc.deliver(b)
+	go t.accept(nvc)
+}
+
+// accept runs the server side of a handshake. One goroutine per pending
+// handshake, at most maxPendingHandshakes.
+func (t *Transport) accept(vc *vconn) {
+	defer t.wg.Done()
+	_, err := t.handshake(vc)
+	t.mu.Lock()
+	t.pending--
+	t.mu.Unlock()
+	if err != nil {
+		t.handshakeFailed(vc.endpoint(), err)
+	}
+}
+
+// handshakeFailed logs why, at most once per address per failLogInterval:
+// a misconfigured or hostile peer retries often.
+func (t *Transport) handshakeFailed(ep netip.AddrPort, err error) {
+	if t.ctx.Err() != nil || errors.Is(err, ErrClosed) {
+		return
+	}
+	now := time.Now()
+	t.mu.Lock()
+	last, seen := t.failLog[ep.Addr()]
+	if seen && now.Sub(last) < failLogInterval {
+		t.mu.Unlock()
+		return
+	}
+	if len(t.failLog) > 1024 {
+		clear(t.failLog)
+	}
+	t.failLog[ep.Addr()] = now
+	t.mu.Unlock()
+	t.log.Warn("handshake failed", "endpoint", ep.String(), "err", err)
+}

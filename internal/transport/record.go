@@ -1,0 +1,113 @@
+package transport
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/pion/dtls/v3"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Data record layout; see the package comment.
+const (
+	headerLen   = 13
+	tagLen      = 16
+	overhead    = headerLen + tagLen
+	offIndex    = 1
+	offCounter  = 5
+	nonceLen    = 12
+	exportLabel = "EXPORTER-ipop-data-v1"
+)
+
+// Payload kinds: the first plaintext byte of a data record.
+const (
+	payloadFrame     = 1 // a whole Ethernet frame follows
+	payloadFragment  = 2 // fragment header, then a piece of a frame
+	payloadKeepalive = 3 // nothing follows
+)
+
+// Fragment header: kind, frame id (2), offset (2), flags (1).
+const (
+	fragHeaderLen = 6
+	fragMore      = 1 // more fragments follow this one
+)
+
+// maxCounter is where a session stops sending: far below 2^64 so the
+// nonce never repeats, and in practice never reached (a new handshake
+// replaces sessions long before).
+const maxCounter = 1 << 60
+
+// keys holds the two directions of a session's data channel.
+type keys struct {
+	send, recv cipher.AEAD
+}
+
+// deriveKeys makes the data channel keys from the DTLS session: 64 bytes of
+// exported keying material, the first half the client's sending key, the
+// second the server's. The AEAD is the one the handshake negotiated, so
+// both ends agree and each end's preference (AES where it has AES
+// instructions, else ChaCha20) decides.
+func deriveKeys(state dtls.State, client bool) (keys, error) {
+	ekm, err := state.ExportKeyingMaterial(exportLabel, nil, 64)
+	if err != nil {
+		return keys{}, fmt.Errorf("export keying material: %w", err)
+	}
+	clientKey, serverKey := ekm[:32], ekm[32:]
+	mk := func(k []byte) (cipher.AEAD, error) {
+		switch state.CipherSuiteID {
+		case dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+			b, err := aes.NewCipher(k[:16])
+			if err != nil {
+				return nil, err
+			}
+			return cipher.NewGCM(b)
+		case dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+			return chacha20poly1305.New(k)
+		}
+		return nil, fmt.Errorf("unexpected cipher suite %v", state.CipherSuiteID)
+	}
+	var ks keys
+	sendKey, recvKey := serverKey, clientKey
+	if client {
+		sendKey, recvKey = clientKey, serverKey
+	}
+	if ks.send, err = mk(sendKey); err != nil {
+		return keys{}, err
+	}
+	if ks.recv, err = mk(recvKey); err != nil {
+		return keys{}, err
+	}
+	return ks, nil
+}
+
+// putHeader writes a data record header into b[:headerLen].
+func putHeader(b []byte, index uint32, counter uint64) {
+	b[0] = markerData
+	binary.BigEndian.PutUint32(b[offIndex:], index)
+	binary.BigEndian.PutUint64(b[offCounter:], counter)
+}
+
+// seal encrypts b[headerLen:headerLen+n] in place behind the header already
+// in b and returns the record length. nonce is caller scratch (so that it
+// need not escape to the heap).
+func seal(aead cipher.AEAD, b []byte, n int, nonce *[nonceLen]byte) int {
+	nonce[0], nonce[1], nonce[2], nonce[3] = 0, 0, 0, 0
+	copy(nonce[4:], b[offCounter:headerLen])
+	out := aead.Seal(b[headerLen:headerLen], nonce[:], b[headerLen:headerLen+n], b[:headerLen])
+	return headerLen + len(out)
+}
+
+// open authenticates and decrypts the record in b in place and returns the
+// payload, which aliases b.
+func open(aead cipher.AEAD, b []byte, nonce *[nonceLen]byte) ([]byte, error) {
+	nonce[0], nonce[1], nonce[2], nonce[3] = 0, 0, 0, 0
+	copy(nonce[4:], b[offCounter:headerLen])
+	return aead.Open(b[headerLen:headerLen], nonce[:], b[headerLen:], b[:headerLen])
+}
+
+// recordIndex and recordCounter read a data record's header; b must be at
+// least headerLen long (Classify guarantees it).
+func recordIndex(b []byte) uint32   { return binary.BigEndian.Uint32(b[offIndex:]) }
+func recordCounter(b []byte) uint64 { return binary.BigEndian.Uint64(b[offCounter:]) }

@@ -1,0 +1,430 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"golang.org/x/sys/cpu"
+)
+
+// PacketConn is the one UDP socket. *net.UDPConn implements it, and so
+// does the in-process network of package netsim.
+type PacketConn interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	LocalAddr() net.Addr
+	Close() error
+}
+
+// Identity is what a verified peer certificate says.
+type Identity struct {
+	NodeID  string
+	Name    string
+	Address netip.Addr
+}
+
+// Config configures a Transport.
+type Config struct {
+	Conn        PacketConn      // the socket; the Transport closes it
+	Certificate tls.Certificate // this node's certificate chain and key
+	// Verify checks a peer's certificate chain against the group CA and
+	// says who it is. It is the whole check: errors reject the handshake
+	// and are logged as the reason.
+	Verify      func(rawCerts [][]byte) (Identity, error)
+	Self        Identity      // this node, to refuse links to itself
+	Version     string        // software version, sent in Hello
+	Keepalive   time.Duration // keepalive interval on idle sessions (default 5 s)
+	UnderlayMTU int           // MTU between members (default 1500)
+	MaxFrame    int           // largest Ethernet frame carried (default 1518)
+	Logger      *slog.Logger
+
+	// OnFrame receives every frame from a peer. It runs on the socket
+	// reader goroutine; frame is valid only during the call.
+	OnFrame func(p *Peer, frame []byte)
+	// OnNewPeer runs once per peer before it is visible elsewhere (to set Ext).
+	OnNewPeer func(p *Peer)
+	// OnPeerUp and OnPeerDown report a peer's state changes.
+	OnPeerUp, OnPeerDown func(p *Peer)
+}
+
+// Timings. Each says why it has its value.
+const (
+	// handshakeTimeout covers a full DTLS handshake with several
+	// retransmissions on a lossy path.
+	handshakeTimeout = 10 * time.Second
+	// helloTimeout: the Hello is the first record after the handshake;
+	// missing it means the peer is broken or gone.
+	helloTimeout = 5 * time.Second
+	// flightInterval is pion's first retransmission timer: shorter than
+	// its 1 s default so a lost handshake flight costs less.
+	flightInterval = 500 * time.Millisecond
+	// retireGrace keeps a replaced session open so records already in
+	// flight on it still decrypt.
+	retireGrace = 2 * time.Second
+	// tick is the timer goroutine's period.
+	tick = 250 * time.Millisecond
+	// Dial backoff after a failed attempt: quick first retries so a
+	// restarting peer is found at once, capped so a dead one costs little.
+	minBackoff = 500 * time.Millisecond
+	maxBackoff = 30 * time.Second
+	// maxPendingHandshakes caps server handshakes in progress, so spoofed
+	// ClientHellos cannot make us hold unbounded state.
+	maxPendingHandshakes = 64
+	// failLogInterval limits handshake failure logs per remote address.
+	failLogInterval = 30 * time.Second
+)
+
+// Stats counts what the transport dropped and why.
+type Stats struct {
+	UnknownIndex   uint64 // data records for no session (cheap drop)
+	AuthFailed     uint64 // data records that did not authenticate
+	Replayed       uint64 // data records seen before or too old
+	BadPayload     uint64 // authenticated but malformed payloads
+	NotDTLS        uint64 // datagrams of no kind we handle
+	HandshakeLimit uint64 // ClientHellos dropped at the pending limit
+	SendErrors     uint64 // socket write errors
+	NoSession      uint64 // frames for a peer that is down
+}
+
+// Transport is a member's socket and its sessions with peers.
+type Transport struct {
+	cfg         Config
+	conn        PacketConn
+	log         *slog.Logger
+	start       time.Time
+	instance    uint64
+	maxFrame    int
+	underlayMTU int
+	keepalive   time.Duration
+	suites      []dtls.CipherSuiteID
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	bufs sync.Pool // *packetBuf
+
+	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
+	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
+
+	// idxMu guards byIndex; separate from mu so the receive path takes only
+	// a read lock.
+	idxMu   sync.RWMutex
+	byIndex map[uint32]*session
+
+	upPeers atomic.Pointer[[]*Peer] // peers with an active session, for flooding
+
+	// mu guards the fields below. Lock order: mu before Peer.mu and session.mu.
+	mu           sync.Mutex
+	closed       bool
+	byCID        map[[cidLen]byte]*vconn
+	byAddr       map[netip.AddrPort]*vconn // handshakes, by remote address
+	pending      int                       // server handshakes in progress
+	sessions     map[*session]struct{}
+	peers        map[string]*Peer
+	endpointNode map[string]string // configured endpoint -> node id seen there
+	failLog      map[netip.Addr]time.Time
+}
+
+// packetBuf is a send buffer: one datagram and the nonce scratch that
+// would otherwise escape to the heap on every Seal.
+type packetBuf struct {
+	b     [maxDatagram]byte
+	nonce [nonceLen]byte
+}
+
+// maxDatagram bounds one record we send (underlay MTU at most 9000).
+const maxDatagram = 9216
+
+// New makes a Transport; Start runs it.
+func New(cfg Config) (*Transport, error) {
+	if cfg.Conn == nil || cfg.Verify == nil || len(cfg.Certificate.Certificate) == 0 {
+		return nil, errors.New("transport: Conn, Verify and Certificate are required")
+	}
+	if cfg.Keepalive <= 0 {
+		cfg.Keepalive = 5 * time.Second
+	}
+	if cfg.UnderlayMTU == 0 {
+		cfg.UnderlayMTU = 1500
+	}
+	if cfg.UnderlayMTU < 576 || cfg.UnderlayMTU > 9000 {
+		return nil, fmt.Errorf("transport: underlay MTU %d out of range 576-9000", cfg.UnderlayMTU)
+	}
+	if cfg.MaxFrame == 0 {
+		cfg.MaxFrame = 1518
+	}
+	if cfg.MaxFrame < 64 || cfg.MaxFrame > 9018+4 {
+		return nil, fmt.Errorf("transport: max frame %d out of range", cfg.MaxFrame)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.OnFrame == nil {
+		cfg.OnFrame = func(*Peer, []byte) {}
+	}
+	var inst [8]byte
+	if _, err := rand.Read(inst[:]); err != nil {
+		return nil, fmt.Errorf("transport: random: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &Transport{
+		cfg:          cfg,
+		conn:         cfg.Conn,
+		log:          cfg.Logger,
+		start:        time.Now(),
+		instance:     binary.BigEndian.Uint64(inst[:]),
+		maxFrame:     cfg.MaxFrame,
+		underlayMTU:  cfg.UnderlayMTU,
+		keepalive:    cfg.Keepalive,
+		suites:       preferredSuites(),
+		ctx:          ctx,
+		cancel:       cancel,
+		byIndex:      make(map[uint32]*session),
+		byCID:        make(map[[cidLen]byte]*vconn),
+		byAddr:       make(map[netip.AddrPort]*vconn),
+		sessions:     make(map[*session]struct{}),
+		peers:        make(map[string]*Peer),
+		endpointNode: make(map[string]string),
+		failLog:      make(map[netip.Addr]time.Time),
+	}
+	t.bufs.New = func() any { return new(packetBuf) }
+	empty := []*Peer{}
+	t.upPeers.Store(&empty)
+	return t, nil
+}
+
+// preferredSuites puts AES-GCM first where the CPU has AES instructions and
+// ChaCha20-Poly1305 first elsewhere (MIPS and most router ARM cores), where
+// it is several times faster.
+func preferredSuites() []dtls.CipherSuiteID {
+	aes := cpu.X86.HasAES && cpu.X86.HasPCLMULQDQ || cpu.ARM64.HasAES && cpu.ARM64.HasPMULL
+	if aes {
+		return []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}
+	}
+	return []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+}
+
+// Start runs the socket reader and the timer goroutine.
+func (t *Transport) Start() {
+	t.wg.Add(2)
+	go t.readLoop()
+	go t.timerLoop()
+}
+
+// Close shuts every session down (telling each peer), closes the socket
+// and waits for every goroutine the Transport started.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	live := make([]*session, 0, len(t.sessions))
+	for s := range t.sessions {
+		live = append(live, s)
+	}
+	t.mu.Unlock()
+	t.cancel()
+	var wg sync.WaitGroup
+	for _, s := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.ready.Load() {
+				s.sendControl(byeShutdown)
+			}
+			s.close("shutdown")
+		}()
+	}
+	wg.Wait()
+	err := t.conn.Close()
+	t.wg.Wait()
+	return err
+}
+
+// now is the transport's monotonic clock in nanoseconds.
+func (t *Transport) now() int64 { return int64(time.Since(t.start)) }
+
+// Stats returns the drop counters.
+func (t *Transport) Stats() Stats {
+	return Stats{
+		UnknownIndex:   t.stUnknownIndex.Load(),
+		AuthFailed:     t.stAuthFailed.Load(),
+		Replayed:       t.stReplayed.Load(),
+		BadPayload:     t.stBadPayload.Load(),
+		NotDTLS:        t.stNotDTLS.Load(),
+		HandshakeLimit: t.stHandshakeLimit.Load(),
+		SendErrors:     t.stSendErrors.Load(),
+		NoSession:      t.stNoSession.Load(),
+	}
+}
+
+// UpPeers returns the peers with an established session. The slice is
+// shared and must not be modified; it costs nothing to call per frame.
+func (t *Transport) UpPeers() []*Peer { return *t.upPeers.Load() }
+
+// Peers returns every peer known, up or down.
+func (t *Transport) Peers() []*Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// LocalAddr is the socket's address.
+func (t *Transport) LocalAddr() net.Addr { return t.conn.LocalAddr() }
+
+// dtlsConfig makes the DTLS configuration for one handshake. id receives
+// the verified peer identity.
+func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
+	return &dtls.Config{
+		Certificates: []tls.Certificate{t.cfg.Certificate},
+		// The group CA check is ours, in VerifyPeerCertificate, for both
+		// roles: certificates name nodes, not hosts, so the stock hostname
+		// check does not apply.
+		InsecureSkipVerify: true,
+		ClientAuth:         dtls.RequireAnyClientCert,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			got, err := t.cfg.Verify(raw)
+			if err != nil {
+				return err
+			}
+			if got.NodeID == t.cfg.Self.NodeID {
+				return ErrSelf
+			}
+			*id = got
+			return nil
+		},
+		CipherSuites:          t.suites,
+		ExtendedMasterSecret:  dtls.RequireExtendedMasterSecret,
+		ConnectionIDGenerator: vc.generateCID,
+		FlightInterval:        flightInterval,
+		LoggerFactory:         pionLogs{t.log},
+	}
+}
+
+func (t *Transport) registerCID(cid [cidLen]byte, vc *vconn) {
+	t.mu.Lock()
+	t.byCID[cid] = vc
+	t.mu.Unlock()
+}
+
+// handshake runs a DTLS handshake on vc and sets up the session.
+func (t *Transport) handshake(vc *vconn) (*session, error) {
+	var id Identity
+	cfg := t.dtlsConfig(vc, &id)
+	raddr := net.UDPAddrFromAddrPort(vc.endpoint())
+	var conn *dtls.Conn
+	var err error
+	if vc.client {
+		conn, err = dtls.Client(vc, raddr, cfg)
+	} else {
+		conn, err = dtls.Server(vc, raddr, cfg)
+	}
+	if err != nil {
+		t.dropVconn(vc)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, handshakeTimeout)
+	defer cancel()
+	if err := conn.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return nil, err
+	}
+	state, ok := conn.ConnectionState()
+	if !ok {
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return nil, errors.New("no connection state after handshake")
+	}
+	ks, err := deriveKeys(state, vc.client)
+	if err != nil {
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return nil, err
+	}
+	vc.established.Store(true)
+	now := t.now()
+	s := &session{
+		t:       t,
+		vc:      vc,
+		conn:    conn,
+		id:      id,
+		client:  vc.client,
+		keys:    ks,
+		cipher:  state.CipherSuiteID.String(),
+		created: now,
+		done:    make(chan struct{}),
+		readyC:  make(chan struct{}),
+		reasm:   newReassembler(t.maxFrame),
+	}
+	s.lastRecv.Store(now)
+	s.lastSend.Store(now)
+	if err := t.addSession(s); err != nil {
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return nil, err
+	}
+	s.sendHello()
+	return s, nil
+}
+
+// addSession publishes a new session: a fresh receiver index, the peer
+// object, and its control reader.
+func (t *Transport) addSession(s *session) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrClosed
+	}
+	p := t.peers[s.id.NodeID]
+	if p == nil {
+		p = &Peer{NodeID: s.id.NodeID}
+		p.downSince = time.Now()
+		if t.cfg.OnNewPeer != nil {
+			t.cfg.OnNewPeer(p)
+		}
+		t.peers[s.id.NodeID] = p
+	}
+	p.mu.Lock()
+	p.name, p.address, p.lastHandshake = s.id.Name, s.id.Address, time.Now()
+	p.mu.Unlock()
+	s.peer = p
+
+	t.idxMu.Lock()
+	for {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			t.idxMu.Unlock()
+			return err
+		}
+		idx := binary.BigEndian.Uint32(b[:])
+		if _, taken := t.byIndex[idx]; !taken {
+			s.localIndex = idx
+			t.byIndex[idx] = s
+			break
+		}
+	}
+	t.idxMu.Unlock()
+	t.sessions[s] = struct{}{}
+	t.wg.Add(1)
+	go s.readControl()
+	return nil
+}

@@ -1,0 +1,156 @@
+package transport
+
+import (
+	"crypto/rand"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/transport/v5/packetio"
+)
+
+// vconn is the net.PacketConn that one DTLS session sees. The socket reader
+// feeds it the session's DTLS datagrams (Deliver copies them: the socket
+// buffer is reused); writes go straight to the shared socket, always to the
+// session's current endpoint, so the path can change under the session.
+type vconn struct {
+	t      *Transport
+	client bool
+	buf    *packetio.Buffer
+
+	ep atomic.Pointer[netip.AddrPort] // where to send
+
+	closed atomic.Bool
+
+	// established is set once the handshake finished; from then on records
+	// arrive by Connection ID.
+	established atomic.Bool
+
+	mu         sync.Mutex
+	cids       [][cidLen]byte // every CID we handed out for this session
+	sentRandom []byte         // client only: the random of our ClientHello
+}
+
+// cidLen is the length of every Connection ID we issue (RFC 9146). Routing
+// by CID needs one fixed length.
+const cidLen = 8
+
+// maxVconnBuffered bounds what a session buffers before its reader runs: a
+// whole handshake flight many times over.
+const maxVconnBuffered = 256 << 10
+
+func newVconn(t *Transport, ep netip.AddrPort, client bool) *vconn {
+	c := &vconn{t: t, client: client, buf: packetio.NewBuffer()}
+	c.buf.SetLimitSize(maxVconnBuffered)
+	c.ep.Store(&ep)
+	return c
+}
+
+func (c *vconn) endpoint() netip.AddrPort { return *c.ep.Load() }
+
+func (c *vconn) setEndpoint(ep netip.AddrPort) {
+	if c.endpoint() != ep {
+		c.ep.Store(&ep)
+	}
+}
+
+// deliver queues one datagram for the DTLS session; when the session is
+// not reading fast enough the datagram is dropped, as the network would.
+func (c *vconn) deliver(b []byte) {
+	_, _ = c.buf.Write(b, nil)
+}
+
+// generateCID is the DTLS Config.ConnectionIDGenerator: it makes a random
+// CID and registers it for routing before the peer can use it.
+func (c *vconn) generateCID() []byte {
+	var cid [cidLen]byte
+	if _, err := rand.Read(cid[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	c.mu.Lock()
+	c.cids = append(c.cids, cid)
+	c.mu.Unlock()
+	c.t.registerCID(cid, c)
+	return cid[:]
+}
+
+func (c *vconn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, _, err := c.buf.Read(p, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(c.endpoint()), nil
+}
+
+func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
+	// A closed vconn must not write: a client handshake that gave way to
+	// the peer's (see receiveDTLS) must not send its ClientHello late.
+	if c.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	if c.client {
+		if r, ok := clientHelloRandom(p); ok {
+			c.mu.Lock()
+			if c.sentRandom == nil {
+				c.sentRandom = append([]byte(nil), r...)
+			}
+			c.mu.Unlock()
+		}
+	}
+	return c.t.conn.WriteToUDPAddrPort(p, c.endpoint())
+}
+
+func (c *vconn) ourRandom() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sentRandom
+}
+
+func (c *vconn) Close() error {
+	c.closed.Store(true)
+	return c.buf.Close()
+}
+func (c *vconn) LocalAddr() net.Addr                { return c.t.conn.LocalAddr() }
+func (c *vconn) SetDeadline(t time.Time) error      { return c.buf.SetReadDeadline(t) }
+func (c *vconn) SetReadDeadline(t time.Time) error  { return c.buf.SetReadDeadline(t) }
+func (c *vconn) SetWriteDeadline(t time.Time) error { return nil }
+
+// DTLS record and handshake header offsets used by the demultiplexer.
+const (
+	dtlsContentHandshake = 22
+	dtlsContentCID       = 25
+	dtlsOffEpoch         = 3
+	hsTypeClientHello    = 1
+	// record header (13) + handshake header (12) + client_version (2)
+	clientHelloRandomOff = dtlsHeaderLen + 12 + 2
+)
+
+// isClientHello reports whether a datagram starts with an epoch-0
+// ClientHello record.
+func isClientHello(b []byte) bool {
+	return len(b) >= clientHelloRandomOff+32 &&
+		b[0] == dtlsContentHandshake &&
+		b[dtlsOffEpoch] == 0 && b[dtlsOffEpoch+1] == 0 &&
+		b[dtlsHeaderLen] == hsTypeClientHello
+}
+
+// clientHelloRandom returns the 32-byte random of a ClientHello datagram.
+func clientHelloRandom(b []byte) ([]byte, bool) {
+	if !isClientHello(b) {
+		return nil, false
+	}
+	return b[clientHelloRandomOff : clientHelloRandomOff+32], true
+}
+
+// recordCID returns the Connection ID of a datagram whose first record
+// carries one (content type tls12_cid, RFC 9146 section 4).
+func recordCID(b []byte) ([cidLen]byte, bool) {
+	var cid [cidLen]byte
+	if len(b) < 11+cidLen+2 || b[0] != dtlsContentCID {
+		return cid, false
+	}
+	copy(cid[:], b[11:11+cidLen])
+	return cid, true
+}
