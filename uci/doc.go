@@ -46,5 +46,13 @@
 // @TYPE[N] is the N-th section of that type (counting named ones too),
 // @TYPE[-1] the last one, and @[N] the N-th section of any type.
 //
+// Where libuci is quirky this package is regular. libuci treats ';' as a
+// separator only in some positions (after an unquoted value it silently
+// drops the rest of the line); here ';' outside quotes always ends the
+// statement. libuci accepts any printable character in a section type;
+// here types are limited to [A-Za-z0-9_-]. A NUL byte is an error. libuci's
+// generated names for anonymous sections (cfg0a1b2c) are not provided; use
+// @TYPE[N].
+//
 // The package is a library: it imports only the standard library.
 package uci

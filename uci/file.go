@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,8 +20,9 @@ type File struct {
 	name  string
 	eol   string // end of line for new lines: the file's own style
 	lines []*line
-	secs  []*Section // in order of first appearance
-	stale bool       // section options must be recomputed from lines
+	secs  []*Section          // in order of first appearance
+	names map[string]*Section // named sections
+	stale bool                // section options must be recomputed from lines
 }
 
 // ReadFile reads and parses the UCI file at path.
@@ -96,12 +98,20 @@ func (f *File) Section(ref string) *Section {
 }
 
 func (f *File) byName(name string) *Section {
-	for _, s := range f.secs {
-		if s.name == name {
-			return s
+	return f.names[name]
+}
+
+// addSection registers a new section.
+func (f *File) addSection(typ, name string) *Section {
+	s := &Section{f: f, typ: typ, name: name}
+	f.secs = append(f.secs, s)
+	if name != "" {
+		if f.names == nil {
+			f.names = make(map[string]*Section)
 		}
+		f.names[name] = s
 	}
-	return nil
+	return s
 }
 
 // AddSection appends a new section at the end of the file. An empty name
@@ -116,8 +126,7 @@ func (f *File) AddSection(typ, name string) (*Section, error) {
 	if name != "" && f.byName(name) != nil {
 		return nil, fmt.Errorf("uci: add section %q: %w", name, ErrSectionExists)
 	}
-	s := &Section{f: f, typ: typ, name: name}
-	f.secs = append(f.secs, s)
+	s := f.addSection(typ, name)
 	if n := len(f.lines); n > 0 && !f.lines[n-1].blank() {
 		// uci separates sections by a blank line.
 		f.lines = append(f.lines, &line{raw: f.eol, eol: f.eol})
@@ -136,6 +145,7 @@ func (f *File) DeleteSection(ref string) bool {
 		return false
 	}
 	s.deleted = true
+	delete(f.names, s.name)
 	for i, x := range f.secs {
 		if x == s {
 			f.secs = append(f.secs[:i], f.secs[i+1:]...)
@@ -148,6 +158,7 @@ func (f *File) DeleteSection(ref string) bool {
 		cur       *Section // section in force at the start of the line
 		tentative []int    // comment lines in s, dropped if more of s follows
 		removed   bool     // the previous line was dropped
+		cut       = -1     // len(out) at the last dropped line
 	)
 	for _, ln := range f.lines {
 		startCur := cur
@@ -178,6 +189,7 @@ func (f *File) DeleteSection(ref string) bool {
 			out = dropIndexes(out, tentative)
 			tentative = nil
 			removed = true
+			cut = len(out)
 			continue
 		case ours > 0:
 			keep := ln.stmts[:0:0]
@@ -197,6 +209,13 @@ func (f *File) DeleteSection(ref string) bool {
 		}
 		removed = false
 		out = append(out, ln)
+	}
+	if cut >= 0 && allBlank(out[cut:]) {
+		// The section was the last thing in the file: do not leave the
+		// blank lines that separated it from the one before.
+		for len(out) > 0 && out[len(out)-1].blank() {
+			out = out[:len(out)-1]
+		}
 	}
 	f.lines = out
 	f.stale = true
@@ -218,6 +237,15 @@ func dropIndexes(lines []*line, idx []int) []*line {
 		out = append(out, lines[i])
 	}
 	return out
+}
+
+func allBlank(lines []*line) bool {
+	for _, ln := range lines {
+		if !ln.blank() {
+			return false
+		}
+	}
+	return true
 }
 
 // blank reports whether the line is empty or whitespace only.
@@ -302,7 +330,11 @@ func (f *File) build() {
 		return
 	}
 	for _, s := range f.secs {
-		s.opts = nil
+		s.opts = s.opts[:0]
+		if s.index == nil {
+			s.index = make(map[string]*option)
+		}
+		clear(s.index)
 	}
 	for _, ln := range f.lines {
 		for _, st := range ln.stmts {
@@ -313,6 +345,9 @@ func (f *File) build() {
 				st.sec.applyList(st)
 			}
 		}
+	}
+	for _, s := range f.secs {
+		s.opts = slices.DeleteFunc(s.opts, func(o *option) bool { return o.replaced })
 	}
 	f.stale = false
 }

@@ -170,7 +170,9 @@ func TestEdits(t *testing.T) {
 		{"set existing keeps comment", func(t *testing.T, f *File) error { return f.Section("a").Set("x", "it's") },
 			"# top\nconfig t 'a'\n\toption x 'it'\\''s' # about x\n\t# inner\n\tlist l 'p'\n\tlist l 'q'\n\nconfig u\n\toption y \"2\"\n"},
 		{"set same value leaves the line", func(t *testing.T, f *File) error { return f.Section("@u[0]").Set("y", "2") },
-			"# top\nconfig t 'a'\n\toption x '1' # about x\n\t# inner\n\tlist l 'p'\n\tlist l 'q'\n\nconfig u\n\toption y '2'\n"},
+			base},
+		{"set list same values leaves the lines", func(t *testing.T, f *File) error { return f.Section("a").SetList("l", []string{"p", "q"}) },
+			base},
 		{"set new goes after the last option", func(t *testing.T, f *File) error { return f.Section("a").Set("z", "new") },
 			"# top\nconfig t 'a'\n\toption x '1' # about x\n\t# inner\n\tlist l 'p'\n\tlist l 'q'\n\toption z 'new'\n\nconfig u\n\toption y \"2\"\n"},
 		{"set replaces a list", func(t *testing.T, f *File) error { return f.Section("a").Set("l", "v") },
@@ -217,7 +219,7 @@ func TestEdits(t *testing.T) {
 				return errors.New("DeleteSection result wrong")
 			}
 			return nil
-		}, "# top\nconfig t 'a'\n\toption x '1' # about x\n\t# inner\n\tlist l 'p'\n\tlist l 'q'\n\n"},
+		}, "# top\nconfig t 'a'\n\toption x '1' # about x\n\t# inner\n\tlist l 'p'\n\tlist l 'q'\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,6 +281,11 @@ func TestEditErrors(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+	anon, _ := f.AddSection("t", "")
+	if err := anon.Set("a-b", "x"); err == nil || !strings.Contains(err.Error(), "section @t[2]") {
+		t.Errorf("error does not name the anonymous section: %v", err)
+	}
+	f.DeleteSection("@t[2]")
 	if err := s.Set("x", "a\x00"); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("NUL: %v", err)
 	}
@@ -354,7 +361,7 @@ func TestEditTrickyLayouts(t *testing.T) {
 			"config t 'a'\n\toption x 1\nconfig u 'b'\nconfig t 'a'\n\toption y 2\n\toption z '3'\n"},
 		{"delete reopened section", "config t 'a'\n\toption x 1\n\nconfig u 'b'\n\nconfig t 'a'\n\toption y 2\n",
 			func(f *File) error { f.DeleteSection("a"); return nil },
-			"config u 'b'\n\n"},
+			"config u 'b'\n"},
 		{"delete keeps comments before the next section", "config t\n\toption x 1\n\t# in\n\toption y 2\n\n# about b\nconfig u 'b'\n",
 			func(f *File) error { f.DeleteSection("@t[0]"); return nil },
 			"# about b\nconfig u 'b'\n"},

@@ -192,7 +192,9 @@ func (p *parser) statement() (*stmt, error) {
 		if err := p.eos(num); err != nil {
 			return nil, err
 		}
-		return &stmt{kind: kind, sec: p.cur, name: name, value: value, num: num}, nil
+		st := &stmt{kind: kind, sec: p.cur, name: name, value: value, num: num}
+		p.cur.count(st, 1)
+		return st, nil
 	}
 	return nil, p.errorf(num, "invalid command %q", kw)
 }
@@ -225,8 +227,7 @@ func (p *parser) config(num int) (*stmt, error) {
 	}
 	switch {
 	case s == nil:
-		s = &Section{f: p.f, typ: typ, name: name}
-		p.f.secs = append(p.f.secs, s)
+		s = p.f.addSection(typ, name)
 	case s.typ != typ:
 		// libuci in its default strict mode refuses this too.
 		return nil, p.errorf(num, "section %q redefined with type %q (was %q)", name, typ, s.typ)

@@ -217,6 +217,12 @@ func TestLines(t *testing.T) {
 			t.Errorf("Line(%q) = %d, want %d", opt, got, want)
 		}
 	}
+	if got := fmt.Sprint(s.Lines("l")); got != "[4 6]" {
+		t.Errorf("Lines(l) = %s", got)
+	}
+	if s.Lines("none") != nil {
+		t.Errorf("Lines(none) not nil")
+	}
 	if f.Package() != "" {
 		t.Errorf("Package() = %q", f.Package())
 	}

@@ -2,6 +2,8 @@ package uci
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -12,7 +14,11 @@ type Section struct {
 	typ     string
 	name    string // "" for an anonymous section
 	deleted bool
-	opts    []*option // computed by File.build
+	opts    []*option          // computed by File.build, in uci's order
+	index   map[string]*option // opts by name
+	// nstmts counts the option and list statements per option name, so
+	// that edits of options the file does not mention skip a full scan.
+	nstmts map[string]int
 }
 
 // option is the value an option has after all statements are applied.
@@ -20,7 +26,10 @@ type option struct {
 	name   string
 	list   bool
 	values []string // exactly one for a plain option
-	num    int      // line of the last statement that changed it
+	nums   []int    // line of the statement that gave each value
+	// replaced marks an option superseded during File.build; build drops
+	// it from opts when the replay is done.
+	replaced bool
 }
 
 // Type returns the section type, e.g. "interface".
@@ -42,22 +51,12 @@ func (s *Section) HeaderLine() int {
 	return 0
 }
 
-func (s *Section) find(name string) (int, *option) {
-	for i, o := range s.opts {
-		if o.name == name {
-			return i, o
-		}
-	}
-	return -1, nil
-}
-
 func (s *Section) lookup(name string) *option {
 	if s.deleted {
 		return nil
 	}
 	s.f.build()
-	_, o := s.find(name)
-	return o
+	return s.index[name]
 }
 
 // applyOption applies an option statement as libuci's uci_set does.
@@ -65,30 +64,33 @@ func (s *Section) applyOption(st *stmt) {
 	if st.value == "" {
 		return
 	}
-	i, o := s.find(st.name)
-	if o != nil {
+	if o := s.index[st.name]; o != nil {
 		if !o.list && o.values[0] == st.value {
-			o.num = st.num
 			return
 		}
-		s.opts = append(s.opts[:i], s.opts[i+1:]...)
+		o.replaced = true
 	}
-	s.opts = append(s.opts, &option{name: st.name, values: []string{st.value}, num: st.num})
+	s.push(&option{name: st.name, values: []string{st.value}, nums: []int{st.num}})
 }
 
 // applyList applies a list statement as libuci's uci_add_list does.
 func (s *Section) applyList(st *stmt) {
-	i, o := s.find(st.name)
+	o := s.index[st.name]
 	switch {
 	case o == nil:
-		s.opts = append(s.opts, &option{name: st.name, list: true, values: []string{st.value}, num: st.num})
+		s.push(&option{name: st.name, list: true, values: []string{st.value}, nums: []int{st.num}})
 	case o.list:
 		o.values = append(o.values, st.value)
-		o.num = st.num
+		o.nums = append(o.nums, st.num)
 	default:
-		s.opts = append(s.opts[:i], s.opts[i+1:]...)
-		s.opts = append(s.opts, &option{name: st.name, list: true, values: []string{o.values[0], st.value}, num: st.num})
+		o.replaced = true
+		s.push(&option{name: st.name, list: true, values: []string{o.values[0], st.value}, nums: []int{o.nums[0], st.num}})
 	}
+}
+
+func (s *Section) push(o *option) {
+	s.opts = append(s.opts, o)
+	s.index[o.name] = o
 }
 
 // Options returns the names of the section's options in uci's order.
@@ -131,14 +133,25 @@ func (s *Section) IsList(opt string) bool {
 	return o != nil && o.list
 }
 
-// Line returns the line in the parsed input of the last statement that set
-// the option, or 0 if the option is not set or was added by an edit.
+// Line returns the line in the parsed input of the statement that set the
+// option (for a list, of its last value), or 0 if the option is not set or
+// was added by an edit.
 func (s *Section) Line(opt string) int {
 	o := s.lookup(opt)
 	if o == nil {
 		return 0
 	}
-	return o.num
+	return o.nums[len(o.nums)-1]
+}
+
+// Lines returns the line of each value List returns, 0 for values added by
+// an edit, or nil if the option is not set.
+func (s *Section) Lines(opt string) []int {
+	o := s.lookup(opt)
+	if o == nil {
+		return nil
+	}
+	return append([]int(nil), o.nums...)
 }
 
 func (s *Section) check(opt string, vals ...string) error {
@@ -156,12 +169,32 @@ func (s *Section) check(opt string, vals ...string) error {
 	return nil
 }
 
-// ref names the section in error messages.
+// ref names the section in error messages: its name, or @TYPE[N].
 func (s *Section) ref() string {
 	if s.name != "" {
 		return s.name
 	}
-	return "@" + s.typ + "[?]"
+	n := 0
+	for _, x := range s.f.secs {
+		if x == s {
+			return "@" + s.typ + "[" + strconv.Itoa(n) + "]"
+		}
+		if x.typ == s.typ {
+			n++
+		}
+	}
+	return "@" + s.typ + " (deleted)"
+}
+
+// count adds d to the statement count of an option or list statement.
+func (s *Section) count(st *stmt, d int) {
+	if st.kind != kindOption && st.kind != kindList {
+		return
+	}
+	if s.nstmts == nil {
+		s.nstmts = make(map[string]int)
+	}
+	s.nstmts[st.name] += d
 }
 
 // isOpt reports whether st is an option or list statement for s.opt.
@@ -170,8 +203,10 @@ func (s *Section) isOpt(st *stmt, opt string) bool {
 }
 
 // Set sets a plain option, replacing a list of the same name. The first
-// statement that defined the option is rewritten in place and the others
-// removed; a new option goes after the section's last statement. Setting the
+// statement that defined the option is rewritten in place (keeping its
+// trailing comment) and the others removed; a new option goes after the
+// section's last statement. Setting the value the option already has
+// changes nothing. Setting the
 // empty value deletes the option, as `uci set` does (an empty option does not
 // exist in uci).
 func (s *Section) Set(opt, val string) error {
@@ -182,12 +217,16 @@ func (s *Section) Set(opt, val string) error {
 		s.Delete(opt)
 		return nil
 	}
+	if o := s.lookup(opt); o != nil && !o.list && o.values[0] == val && s.nstmts[opt] == 1 {
+		return nil // already so; keep the line as written
+	}
 	s.replace(opt, []*stmt{{kind: kindOption, sec: s, name: opt, value: val}})
 	return nil
 }
 
 // SetList replaces an option (plain or list) with a list of the given
-// values. An empty vals deletes the option. Empty strings are kept as
+// values, written where the option's first statement was. An empty vals
+// deletes the option. Empty strings are kept as
 // empty list elements.
 func (s *Section) SetList(opt string, vals []string) error {
 	if err := s.check(opt, vals...); err != nil {
@@ -196,6 +235,9 @@ func (s *Section) SetList(opt string, vals []string) error {
 	if len(vals) == 0 {
 		s.Delete(opt)
 		return nil
+	}
+	if o := s.lookup(opt); o != nil && o.list && slices.Equal(o.values, vals) && s.nstmts[opt] == len(vals) {
+		return nil // already so; keep the lines as written
 	}
 	sts := make([]*stmt, len(vals))
 	for i, v := range vals {
@@ -212,16 +254,14 @@ func (s *Section) AddList(opt, val string) error {
 		return err
 	}
 	o := s.lookup(opt)
-	switch {
-	case o == nil:
-		s.f.insertAfter(s.f.lastStmt(s, nil), &stmt{kind: kindList, sec: s, name: opt, value: val})
-	case !o.list:
+	if o != nil && !o.list {
 		return s.SetList(opt, []string{o.values[0], val})
-	default:
-		last := s.f.lastStmt(s, func(st *stmt) bool { return s.isOpt(st, opt) })
-		s.f.insertAfter(last, &stmt{kind: kindList, sec: s, name: opt, value: val})
 	}
-	s.f.stale = true
+	at := s.f.lastStmt(s, nil)
+	if o != nil {
+		at = s.f.lastStmt(s, func(st *stmt) bool { return s.isOpt(st, opt) })
+	}
+	s.f.insertAfter(at, &stmt{kind: kindList, sec: s, name: opt, value: val})
 	return nil
 }
 
@@ -232,7 +272,9 @@ func (s *Section) Delete(opt string) bool {
 		return false
 	}
 	existed := s.lookup(opt) != nil
-	s.f.removeStmts(func(st *stmt) bool { return s.isOpt(st, opt) })
+	if s.nstmts[opt] > 0 {
+		s.f.removeStmts(func(st *stmt) bool { return s.isOpt(st, opt) })
+	}
 	return existed
 }
 
@@ -240,12 +282,16 @@ func (s *Section) Delete(opt string) bool {
 // section's last statement) and removes the option's other statements.
 func (s *Section) replace(opt string, sts []*stmt) {
 	f := s.f
-	first := f.firstStmt(func(st *stmt) bool { return s.isOpt(st, opt) })
-	if first == nil {
+	at := pos{-1, -1}
+	if s.nstmts[opt] > 0 {
+		at = f.firstStmt(func(st *stmt) bool { return s.isOpt(st, opt) })
+	}
+	if at.line < 0 {
 		f.insertAfter(f.lastStmt(s, nil), sts...)
-		f.stale = true
 		return
 	}
+	first := f.lines[at.line].stmts[at.idx]
+	f.lines[at.line].dirty = true
 	keep := map[*stmt]bool{first: true}
 	for _, st := range sts {
 		keep[st] = true
@@ -253,75 +299,61 @@ func (s *Section) replace(opt string, sts []*stmt) {
 	num := first.num // the option keeps the line it was read from
 	*first = *sts[0]
 	first.num = num
-	sts[0] = first
-	f.insertAfter(first, sts[1:]...)
+	f.insertAfter(at, sts[1:]...)
 	f.removeStmts(func(st *stmt) bool { return s.isOpt(st, opt) && !keep[st] })
-	f.lineOf(first).dirty = true
-	f.stale = true
 }
 
-// firstStmt returns the first statement matching match, or nil.
-func (f *File) firstStmt(match func(*stmt) bool) *stmt {
-	for _, ln := range f.lines {
-		for _, st := range ln.stmts {
-			if match(st) {
-				return st
-			}
-		}
-	}
-	return nil
-}
+// pos is the place of a statement: f.lines[line].stmts[idx]. line is -1
+// when there is no such statement.
+type pos struct{ line, idx int }
 
-// lastStmt returns the last statement of s matching match (any statement of
-// s if match is nil). The section's config statement always matches nil.
-func (f *File) lastStmt(s *Section, match func(*stmt) bool) *stmt {
-	var last *stmt
-	for _, ln := range f.lines {
-		for _, st := range ln.stmts {
-			if st.sec == s && (match == nil || match(st)) {
-				last = st
-			}
-		}
-	}
-	return last
-}
-
-func (f *File) lineOf(st *stmt) *line {
-	for _, ln := range f.lines {
-		for _, x := range ln.stmts {
-			if x == st {
-				return ln
-			}
-		}
-	}
-	return nil
-}
-
-// insertAfter places sts right after anchor: on a new line when the anchor
-// ends its line, otherwise on the anchor's line (which is then re-rendered,
-// so that a statement after the anchor on the same line, possibly opening
-// another section, still comes after the new ones).
-func (f *File) insertAfter(anchor *stmt, sts ...*stmt) {
-	if len(sts) == 0 {
-		return
-	}
+// firstStmt finds the first statement matching match.
+func (f *File) firstStmt(match func(*stmt) bool) pos {
 	for i, ln := range f.lines {
 		for j, st := range ln.stmts {
-			if st != anchor {
-				continue
+			if match(st) {
+				return pos{i, j}
 			}
-			if j == len(ln.stmts)-1 {
-				nl := &line{dirty: true, eol: f.eol, stmts: sts}
-				f.lines = append(f.lines[:i+1], append([]*line{nl}, f.lines[i+1:]...)...)
-			} else {
-				rest := append(append([]*stmt(nil), sts...), ln.stmts[j+1:]...)
-				ln.stmts = append(ln.stmts[:j+1], rest...)
-				ln.dirty = true
-			}
-			f.stale = true
-			return
 		}
 	}
+	return pos{-1, -1}
+}
+
+// lastStmt finds the last statement of s matching match (any statement of
+// s if match is nil; the section's config statement always exists). It
+// searches from the end, where new sections and their options are.
+func (f *File) lastStmt(s *Section, match func(*stmt) bool) pos {
+	for i := len(f.lines) - 1; i >= 0; i-- {
+		ln := f.lines[i]
+		for j := len(ln.stmts) - 1; j >= 0; j-- {
+			if st := ln.stmts[j]; st.sec == s && (match == nil || match(st)) {
+				return pos{i, j}
+			}
+		}
+	}
+	return pos{-1, -1}
+}
+
+// insertAfter places sts right after the statement at p: on a new line when
+// that statement ends its line, otherwise on the same line (which is then
+// re-rendered, so that a statement after it on that line, possibly opening
+// another section, still comes after the new ones).
+func (f *File) insertAfter(p pos, sts ...*stmt) {
+	if len(sts) == 0 || p.line < 0 {
+		return
+	}
+	for _, st := range sts {
+		st.sec.count(st, 1)
+	}
+	ln := f.lines[p.line]
+	if p.idx == len(ln.stmts)-1 {
+		nl := &line{dirty: true, eol: f.eol, stmts: sts}
+		f.lines = slices.Insert(f.lines, p.line+1, nl)
+	} else {
+		ln.stmts = slices.Insert(ln.stmts, p.idx+1, sts...)
+		ln.dirty = true
+	}
+	f.stale = true
 }
 
 // removeStmts drops the statements matching drop. A line left without
@@ -334,6 +366,8 @@ func (f *File) removeStmts(drop func(*stmt) bool) {
 		for _, st := range ln.stmts {
 			if !drop(st) {
 				keep = append(keep, st)
+			} else if st.sec != nil {
+				st.sec.count(st, -1)
 			}
 		}
 		if len(keep) != len(ln.stmts) {

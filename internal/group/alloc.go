@@ -44,9 +44,9 @@ func findName(allocs []Allocation, name string) (Allocation, bool) {
 // the directory lock.
 func readAllocations(dir string, subnet netip.Prefix) ([]Allocation, error) {
 	path := filepath.Join(dir, FileAllocations)
-	data, err := readFileLimited(path)
+	data, err := readStateFile(path)
 	if err != nil {
-		return nil, errorf(ErrCorrupt, "group: %w", err)
+		return nil, err
 	}
 	allocs, err := parseAllocations(data, subnet)
 	if err != nil {

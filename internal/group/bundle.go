@@ -101,6 +101,9 @@ func parseBundle(b []byte) (*Bundle, error) {
 	if bd.Group, bd.Subnet, err = parseBundleHeaders(blocks[0].Headers); err != nil {
 		return nil, err
 	}
+	if o := bd.CACert.Subject.Organization; len(o) == 1 && o[0] != bd.Group {
+		return nil, errorf(ErrBadBundle, "block 1: %s header says %q but the CA certificate is for group %q", headerGroup, bd.Group, shorten(o[0]))
+	}
 	if err := checkCA(bd.CACert, bd.Group, ErrBadBundle); err != nil {
 		return nil, errorf(ErrBadBundle, "block 1: %w", err)
 	}
@@ -108,11 +111,11 @@ func parseBundle(b []byte) (*Bundle, error) {
 	if bd.NodeCert, err = parseCertBlock(blocks[1], 2, names[1]); err != nil {
 		return nil, err
 	}
-	if len(blocks[1].Headers) > 0 {
-		return nil, errorf(ErrBadBundle, "block 2 (node certificate): unexpected PEM headers")
-	}
 	if bd.NodeCert.IsCA {
 		return nil, errorf(ErrBadBundle, "block 2 is a CA certificate, want the node certificate")
+	}
+	if len(blocks[1].Headers) > 0 {
+		return nil, errorf(ErrBadBundle, "block 2 (node certificate): unexpected PEM headers")
 	}
 	if err := bd.NodeCert.CheckSignatureFrom(bd.CACert); err != nil {
 		return nil, errorf(ErrBadBundle, "block 2: node certificate %q is not signed by the group CA in block 1", shorten(bd.NodeCert.Subject.CommonName))

@@ -129,43 +129,43 @@ func checkMember(cert *x509.Certificate, groupName string, subnet netip.Prefix, 
 		return m, errorf(kind, "%q is a CA certificate, not a member certificate", shorten(cert.Subject.CommonName))
 	}
 	if !isP256(cert.PublicKey) {
-		return m, errorf(kind, "certificate key is not ECDSA P-256")
+		return m, errorf(kind, "key is not ECDSA P-256")
 	}
 	if !slices.Equal(cert.Subject.Organization, []string{groupName}) {
-		return m, errorf(kind, "certificate belongs to group %q, not %q", shorten(strings.Join(cert.Subject.Organization, ",")), groupName)
+		return m, errorf(kind, "belongs to group %q, not %q", shorten(strings.Join(cert.Subject.Organization, ",")), groupName)
 	}
 	m.Name = cert.Subject.CommonName
 	if err := ValidateName(m.Name); err != nil {
-		return m, errorf(kind, "certificate node name: %w", err)
+		return m, errorf(kind, "node %w", err)
 	}
 	if len(cert.IPAddresses) != 1 {
-		return m, errorf(kind, "certificate has %d IP addresses, want exactly one", len(cert.IPAddresses))
+		return m, errorf(kind, "has %d IP addresses, want exactly one", len(cert.IPAddresses))
 	}
 	addr, ok := netip.AddrFromSlice(cert.IPAddresses[0])
 	if !ok {
-		return m, errorf(kind, "certificate IP address is malformed")
+		return m, errorf(kind, "IP address is malformed")
 	}
 	m.Address = addr.Unmap()
 	if err := checkHostAddress(subnet, m.Address); err != nil {
-		return m, errorf(kind, "certificate address: %w", err)
+		return m, errorf(kind, "%w", err)
 	}
 	if len(cert.URIs) != 1 || cert.URIs[0].Scheme != nodeURIScheme || !strings.HasPrefix(cert.URIs[0].Opaque, nodeURIPrefix) {
-		return m, errorf(kind, "certificate lacks the URI %s:%s<node id>", nodeURIScheme, nodeURIPrefix)
+		return m, errorf(kind, "lacks the URI %s:%s<node id>", nodeURIScheme, nodeURIPrefix)
 	}
 	claimed := strings.TrimPrefix(cert.URIs[0].Opaque, nodeURIPrefix)
 	id, err := NodeIDFromPublicKey(cert.PublicKey)
 	if err != nil {
-		return m, errorf(kind, "certificate key: %w", err)
+		return m, errorf(kind, "key: %w", err)
 	}
 	if claimed != id {
-		return m, errorf(kind, "certificate claims node id %q but its key has node id %s", shorten(claimed), id)
+		return m, errorf(kind, "claims node id %q but its key has node id %s", shorten(claimed), id)
 	}
 	m.NodeID = id
 	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) || !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
-		return m, errorf(kind, "certificate is not valid for both server and client authentication")
+		return m, errorf(kind, "is not valid for both server and client authentication")
 	}
 	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return m, errorf(kind, "certificate key may not sign (no digitalSignature key usage)")
+		return m, errorf(kind, "key may not sign (no digitalSignature key usage)")
 	}
 	return m, nil
 }

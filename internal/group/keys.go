@@ -1,6 +1,7 @@
 package group
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -96,6 +97,12 @@ func parseKeyBlock(b *pem.Block, kind error) (*ecdsa.PrivateKey, error) {
 	}
 	if k.Curve != elliptic.P256() {
 		return nil, errorf(kind, "private key uses curve %s, want P-256", k.Curve.Params().Name)
+	}
+	// ParseECPrivateKey derives the public key from the scalar and ignores
+	// the copy stored beside it. We only read keys we wrote, so demand the
+	// exact encoding: a damaged byte anywhere is then caught.
+	if again, err := x509.MarshalECPrivateKey(k); err != nil || !bytes.Equal(again, b.Bytes) {
+		return nil, errorf(kind, "private key encoding is damaged (it does not re-encode to the same bytes)")
 	}
 	return k, nil
 }

@@ -190,9 +190,9 @@ func encodeGroupFile(g groupFile) []byte {
 // readCert reads a one-certificate PEM file from the state directory.
 func readCert(dir, name string) (*x509.Certificate, error) {
 	path := filepath.Join(dir, name)
-	data, err := readFileLimited(path)
+	data, err := readStateFile(path)
 	if err != nil {
-		return nil, errorf(ErrCorrupt, "group: %w", err)
+		return nil, err
 	}
 	b, err := decodeSingleBlock(data, pemCertificate, ErrCorrupt)
 	if err != nil {
@@ -209,6 +209,9 @@ func readCert(dir, name string) (*x509.Certificate, error) {
 func readKey(dir, name string) (*ecdsa.PrivateKey, error) {
 	path := filepath.Join(dir, name)
 	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errorf(ErrCorrupt, "group: %s is missing", path)
+	}
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "group: %w", err)
 	}
@@ -218,9 +221,9 @@ func readKey(dir, name string) (*ecdsa.PrivateKey, error) {
 	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
 		return nil, errorf(ErrPermissions, "group: %s: permissions %04o are too open for a private key; run chmod 600 %s", path, info.Mode().Perm(), path)
 	}
-	data, err := readFileLimited(path)
+	data, err := readStateFile(path)
 	if err != nil {
-		return nil, errorf(ErrCorrupt, "group: %w", err)
+		return nil, err
 	}
 	b, err := decodeSingleBlock(data, pemECKey, ErrCorrupt)
 	if err != nil {
@@ -245,4 +248,17 @@ func presentStateFiles(dir string) ([]string, error) {
 		}
 	}
 	return present, nil
+}
+
+// readStateFile reads a file that a loaded group needs; a missing one is
+// reported as such, not as an open error.
+func readStateFile(path string) ([]byte, error) {
+	data, err := readFileLimited(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errorf(ErrCorrupt, "group: %s is missing", path)
+	}
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "group: %w", err)
+	}
+	return data, nil
 }

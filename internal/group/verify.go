@@ -62,10 +62,10 @@ func (s *State) VerifyPeer(rawCerts [][]byte, now time.Time) (Identity, error) {
 	if leaf.IsCA {
 		return Identity{}, errorf(ErrUntrustedPeer, "group: peer presented a CA certificate (%q), not a member certificate", cn)
 	}
-	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
+	if err := checkValidity(leaf, fmt.Sprintf("peer certificate %q", cn), now); err != nil {
 		return Identity{}, fmt.Errorf("group: %w", err)
 	}
-	if err := checkValidity(leaf, fmt.Sprintf("peer certificate %q", cn), now); err != nil {
+	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
 		return Identity{}, fmt.Errorf("group: %w", err)
 	}
 	opts := x509.VerifyOptions{

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/big"
 	"net"
-	"net/netip"
 	"net/url"
 	"testing"
 	"time"
@@ -64,7 +63,8 @@ func TestVerifyPeer(t *testing.T) {
 		{"other group's member with its CA", [][]byte{eve.NodeCert.Raw, other.CACert.Raw}, testNow, ErrUntrustedPeer, `not signed by group "home" CA`},
 		{"expired", [][]byte{bob.NodeCert.Raw}, testNow.AddDate(1, 0, 1), ErrExpired, `peer certificate "bob" expired at 2026-06-01T12:00:00Z`},
 		{"not yet valid", [][]byte{bob.NodeCert.Raw}, testNow.Add(-2 * time.Hour), ErrExpired, `peer certificate "bob" is not valid before`},
-		{"CA expired", [][]byte{bob.NodeCert.Raw}, testNow.AddDate(10, 0, 1), ErrExpired, `group "home" CA expired`},
+		{"CA expired", [][]byte{signRaw(t, home, func(c *x509.Certificate) { c.NotAfter = testNow.AddDate(20, 0, 0) })}, testNow.AddDate(10, 0, 1),
+			ErrExpired, `group "home" CA expired at 2035-06-01T12:00:00Z`},
 		{"own CA as leaf", [][]byte{home.CACert.Raw}, testNow, ErrUntrustedPeer, `peer presented a CA certificate ("ipop CA home")`},
 		{"other CA as leaf", [][]byte{other.CACert.Raw}, testNow, ErrUntrustedPeer, `not signed by group "home" CA (issuer "ipop CA other")`},
 		{"garbage", [][]byte{[]byte("garbage")}, testNow, ErrUntrustedPeer, "not valid X.509"},
@@ -72,7 +72,7 @@ func TestVerifyPeer(t *testing.T) {
 		{"empty leaf", [][]byte{{}}, testNow, ErrNoCertificate, "no certificate presented"},
 		{"zero time", [][]byte{bob.NodeCert.Raw}, time.Time{}, ErrInvalidOption, "time is zero"},
 		{"wrong group name", [][]byte{signRaw(t, home, func(c *x509.Certificate) { c.Subject.Organization = []string{"other"} })}, testNow,
-			ErrUntrustedPeer, `certificate belongs to group "other", not "home"`},
+			ErrUntrustedPeer, `peer certificate "mallory": belongs to group "other", not "home"`},
 		{"node id mismatch", [][]byte{signRaw(t, home, func(c *x509.Certificate) { c.URIs[0].Opaque = "node/0123456789abcdef" })}, testNow,
 			ErrUntrustedPeer, `claims node id "0123456789abcdef"`},
 		{"no node uri", [][]byte{signRaw(t, home, func(c *x509.Certificate) { c.URIs = nil })}, testNow, ErrUntrustedPeer, "lacks the URI ipop:node/"},
@@ -124,5 +124,4 @@ func TestTLSCertificateAndPool(t *testing.T) {
 	if _, err := bob.NodeCert.Verify(x509.VerifyOptions{Roots: newOwner(t, "y").CAPool(), CurrentTime: testNow}); !errors.As(err, &unknown) {
 		t.Errorf("want UnknownAuthorityError, got %v", err)
 	}
-	_ = netip.Addr{}
 }

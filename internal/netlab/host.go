@@ -197,13 +197,14 @@ func (h *Host) MAC(ifname string) string {
 	return h.showLink("link", ifname).Address
 }
 
-// LinkLocal returns the IPv6 link-local address of ifname with its zone
-// ("fe80::1%eth0"), ready for ping or udpecho.
+// LinkLocal returns the IPv6 link-local address of ifname without a zone
+// ("fe80::1"). To reach it from a neighbour, add the neighbour's own
+// interface as zone: peer.Ping(addr+"%eth0", 1).
 func (h *Host) LinkLocal(ifname string) string {
 	h.lab.t.Helper()
 	for _, a := range h.showLink("addr", ifname).AddrInfo {
 		if a.Family == "inet6" && a.Scope == "link" {
-			return a.Local + "%" + ifname
+			return a.Local
 		}
 	}
 	h.lab.fatalf("host %s: %s has no IPv6 link-local address", h.name, ifname)

@@ -5,10 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // NATKind selects the IPv4 NAT behaviour Lab.NAT installs on a router, named
@@ -171,23 +167,4 @@ func (l *Lab) FlushConntrack(router *Host) {
 	if _, err := runTimeout(setupTimeout, "ip", "netns", "exec", router.ns, "nft", "flush", "map", "ip", natTable, "fullcone"); err != nil {
 		l.fatalf("FlushConntrack(%s): %v", router.name, err)
 	}
-}
-
-func flushConntrack(ns string) error {
-	nsh, err := netns.GetFromName(ns)
-	if err != nil {
-		return fmt.Errorf("netlab: open namespace %s: %w", ns, err)
-	}
-	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh, unix.NETLINK_NETFILTER)
-	if err != nil {
-		return fmt.Errorf("netlab: netlink in %s: %w", ns, err)
-	}
-	defer h.Close()
-	// One flush request covers every family: the kernel treats a request
-	// without filter as AF_UNSPEC.
-	if err := h.ConntrackTableFlush(netlink.ConntrackTable); err != nil {
-		return fmt.Errorf("netlab: flush conntrack in %s: %w", ns, err)
-	}
-	return nil
 }

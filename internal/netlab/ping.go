@@ -42,7 +42,15 @@ func (h *Host) Ping(addr string, count int) (string, error) {
 	if a.Is6() && !a.Is4In6() {
 		args = append(args, "-6")
 	}
-	return h.Exec(append(args, addr)...)
+	// busybox ping rejects "addr%zone"; both pings take the zone as -I.
+	if zone := a.Zone(); zone != "" {
+		if err := checkIfName(zone); err != nil {
+			return "", fmt.Errorf("ping address %q: %w", addr, err)
+		}
+		args = append(args, "-I", zone)
+		a = a.WithZone("")
+	}
+	return h.Exec(append(args, a.String())...)
 }
 
 // WaitPing pings addr once per try until a reply arrives, failing the test
@@ -76,7 +84,7 @@ func PingRTTs(out string) ([]time.Duration, error) {
 			return nil, fmt.Errorf("%w: ping line %q: want time=N ms", ErrBadOutput, line)
 		}
 		ms, err := strconv.ParseFloat(num, 64)
-		if err != nil || ms < 0 || ms > 1e7 {
+		if err != nil || !(ms >= 0 && ms <= 1e7) {
 			return nil, fmt.Errorf("%w: ping line %q: bad time %q", ErrBadOutput, line, num)
 		}
 		rtts = append(rtts, time.Duration(ms*float64(time.Millisecond)))

@@ -64,7 +64,7 @@ func (h *Host) Start(name string, args ...string) *Proc {
 	// command itself and signals reach it directly.
 	cmd := exec.Command("ip", append([]string{"netns", "exec", h.ns}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		l.fatalf("host %s: Start(%q): %s: %v", h.name, name, cmdline(args[0], args[1:]), err)
 	}

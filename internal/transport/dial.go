@@ -31,6 +31,11 @@ func (t *Transport) Connect(ctx context.Context, ep netip.AddrPort) (*Peer, erro
 	t.mu.Unlock()
 	s, err := t.handshake(vc)
 	if err != nil {
+		if vc.gaveWay.Load() {
+			// The peer dialled us at the same moment and its handshake
+			// goes on; Maintain finds that session by its address.
+			return nil, errBusy
+		}
 		return nil, fmt.Errorf("handshake with %s: %w", ep, err)
 	}
 	select {
@@ -46,10 +51,10 @@ func (t *Transport) Connect(ctx context.Context, ep netip.AddrPort) (*Peer, erro
 	return s.peer, nil
 }
 
-// Maintain keeps a link to a configured endpoint ("host:port") until the
-// Transport closes: dial, wait while the peer there is up, dial again with
-// backoff when it goes down.
-func (t *Transport) Maintain(endpoint string) {
+// Maintain keeps a link to a configured endpoint ("host:port") until ctx
+// is done or the Transport closes: dial, wait while the peer there is up,
+// dial again with backoff when it goes down.
+func (t *Transport) Maintain(ctx context.Context, endpoint string) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -57,22 +62,26 @@ func (t *Transport) Maintain(endpoint string) {
 	}
 	t.wg.Add(1)
 	t.mu.Unlock()
-	go t.maintain(endpoint)
+	go t.maintain(ctx, endpoint)
 }
 
-func (t *Transport) maintain(endpoint string) {
+func (t *Transport) maintain(ctx context.Context, endpoint string) {
 	defer t.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(t.ctx, cancel)
+	defer stop()
 	backoff := minBackoff
 	var lastErr string
-	for t.ctx.Err() == nil {
+	for ctx.Err() == nil {
 		if p := t.peerAt(endpoint); p != nil && p.Up() {
-			t.sleep(time.Second)
+			sleepCtx(ctx, time.Second)
 			continue
 		}
-		ep, err := resolve(t.ctx, endpoint)
+		ep, err := resolve(ctx, endpoint)
 		var p *Peer
 		if err == nil {
-			p, err = t.Connect(t.ctx, ep)
+			p, err = t.Connect(ctx, ep)
 		}
 		if err == nil {
 			t.mu.Lock()
@@ -81,7 +90,7 @@ func (t *Transport) maintain(endpoint string) {
 			backoff, lastErr = minBackoff, ""
 			continue
 		}
-		if t.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
 		if !errors.Is(err, errBusy) && err.Error() != lastErr {
@@ -91,7 +100,7 @@ func (t *Transport) maintain(endpoint string) {
 		}
 		// Jitter keeps two members that lost each other at the same moment
 		// from dialling in lock step.
-		t.sleep(backoff/2 + rand.N(backoff/2+1))
+		sleepCtx(ctx, backoff/2+rand.N(backoff/2+1))
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
@@ -118,11 +127,11 @@ func (t *Transport) peerAt(endpoint string) *Peer {
 	return nil
 }
 
-func (t *Transport) sleep(d time.Duration) {
+func sleepCtx(ctx context.Context, d time.Duration) {
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
-	case <-t.ctx.Done():
+	case <-ctx.Done():
 	case <-tm.C:
 	}
 }

@@ -136,6 +136,7 @@ func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
 		}
 		delete(t.byAddr, from)
 		t.mu.Unlock()
+		vc.gaveWay.Store(true)
 		_ = vc.Close() // our client handshake gives way
 		t.mu.Lock()
 	}

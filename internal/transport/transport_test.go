@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestFramesBothWays(t *testing.T) {
 	ca := newTestCA(t, "home")
 	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
 	b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Second)
-	a.t.Maintain(b.addr.String())
+	a.t.Maintain(context.Background(), b.addr.String())
 	pb := a.waitUp(t, "b", 5*time.Second)
 	pa := b.waitUp(t, "a", 5*time.Second)
 
@@ -63,8 +64,8 @@ func TestSimultaneousDial(t *testing.T) {
 		ca := newTestCA(t, "home")
 		a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
 		b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Second)
-		a.t.Maintain(b.addr.String())
-		b.t.Maintain(a.addr.String())
+		a.t.Maintain(context.Background(), b.addr.String())
+		b.t.Maintain(context.Background(), a.addr.String())
 		pb := a.waitUp(t, "b", 5*time.Second)
 		pa := b.waitUp(t, "a", 5*time.Second)
 		// Converged: each side's active session is the other's active one.
@@ -87,7 +88,7 @@ func TestOtherGroupRejected(t *testing.T) {
 	home, other := newTestCA(t, "home"), newTestCA(t, "other")
 	a := startNode(t, n, home, "a", "10.0.0.1:6464", time.Second)
 	x := startNode(t, n, other, "x", "10.0.0.9:6464", time.Second)
-	x.t.Maintain(a.addr.String())
+	x.t.Maintain(context.Background(), a.addr.String())
 	waitFor(t, 10*time.Second, "handshake failure logged", func() bool {
 		return strings.Contains(x.logs.String(), "not signed by the group CA") && strings.Contains(a.logs.String(), "handshake failed")
 	})
@@ -105,7 +106,7 @@ func TestRestartedPeerComesBack(t *testing.T) {
 	ca := newTestCA(t, "home")
 	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
 	b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Second)
-	a.t.Maintain(b.addr.String())
+	a.t.Maintain(context.Background(), b.addr.String())
 	a.waitUp(t, "b", 5*time.Second)
 
 	// Crash b: its socket vanishes without a Bye.
@@ -136,7 +137,7 @@ func TestLossyHandshake(t *testing.T) {
 	ca := newTestCA(t, "home")
 	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
 	b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Second)
-	a.t.Maintain(b.addr.String())
+	a.t.Maintain(context.Background(), b.addr.String())
 	a.waitUp(t, "b", 30*time.Second)
 }
 
@@ -146,7 +147,7 @@ func TestReplayAndForgeryDropped(t *testing.T) {
 	ca := newTestCA(t, "home")
 	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Hour)
 	b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Hour)
-	a.t.Maintain(b.addr.String())
+	a.t.Maintain(context.Background(), b.addr.String())
 	pb := a.waitUp(t, "b", 5*time.Second)
 	b.waitUp(t, "a", 5*time.Second)
 	s := pb.active.Load()
@@ -185,7 +186,7 @@ func TestSilentPeerGoesDown(t *testing.T) {
 	ca := newTestCA(t, "home")
 	a := startNode(t, n, ca, "a", "10.0.0.1:6464", 300*time.Millisecond)
 	b := startNode(t, n, ca, "b", "10.0.0.2:6464", 300*time.Millisecond)
-	a.t.Maintain(b.addr.String())
+	a.t.Maintain(context.Background(), b.addr.String())
 	pb := a.waitUp(t, "b", 5*time.Second)
 	n.Block(a.addr.Addr(), b.addr.Addr(), true)
 	waitFor(t, 5*time.Second, "peer down", func() bool { return !pb.Up() })

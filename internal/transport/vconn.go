@@ -22,7 +22,8 @@ type vconn struct {
 
 	ep atomic.Pointer[netip.AddrPort] // where to send
 
-	closed atomic.Bool
+	closed  atomic.Bool
+	gaveWay atomic.Bool // closed because the peer's simultaneous handshake won
 
 	// established is set once the handshake finished; from then on records
 	// arrive by Connection ID.

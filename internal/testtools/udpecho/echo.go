@@ -117,6 +117,9 @@ func send(ctx context.Context, cfg config, out io.Writer) error {
 	if err := conn.SetReadDeadline(time.Now().Add(cfg.linger)); err != nil {
 		return fmt.Errorf("udpecho: %w", err)
 	}
+	if ctx.Err() != nil {
+		return nil // stopped before the linger deadline replaced the stop
+	}
 	for {
 		n, src, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {

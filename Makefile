@@ -1,0 +1,57 @@
+# ipopd - GroupVPN for routers.
+# make demo   a GroupVPN of routers in network namespaces (needs root)
+# make test   vet, format check and every test (netns tests need root, as in CI)
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/ipopd
+PKGS     := ./...
+# Packages whose hot paths run concurrently: also tested under -race.
+RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
+FUZZTIME ?= 60s
+
+.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./ipopd
+
+test: fmt-check vet
+	$(GO) test -count=1 -timeout 12m $(PKGS)
+	$(GO) test -count=1 -race -timeout 8m $(RACE_PKGS)
+	$(MAKE) fuzz-short
+
+# Quick logic tests only (no root needed).
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+lint: fmt-check vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+# Every fuzz target, FUZZTIME each (default 60 s): run before calling a parser done.
+fuzz:
+	./internal/testtools/fuzz.sh $(FUZZTIME)
+
+# A few seconds per target, as part of make test.
+fuzz-short:
+	./internal/testtools/fuzz.sh 3s
+
+# Throughput, CPU per GB, RSS and per-frame benchmarks (needs root, iperf3).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/overlay/ ./internal/daemon/
+	IPOP_BENCH=1 $(GO) test -count=1 -v -timeout 20m -run '^TestBench' ./internal/e2e/
+
+demo: build
+	./internal/testtools/demo.sh $(BIN)
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs every native fuzz target in the module for the given time each.
+# Usage: fuzz.sh 60s
+set -eu
+t=${1:-60s}
+cd "$(dirname "$0")/../.."
+fail=0
+for f in $(grep -rl --include='*_test.go' '^func Fuzz' .); do
+	dir=$(dirname "$f")
+	for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+		echo "fuzz $dir $name ($t)"
+		if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" "$dir" >/tmp/ipop-fuzz.log 2>&1; then
+			cat /tmp/ipop-fuzz.log
+			fail=1
+		fi
+	done
+done
+exit $fail

@@ -1,0 +1,29 @@
+package ipopconf
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestDependencies keeps ipopconf importable without the daemon: the
+// standard library and package uci only.
+func TestDependencies(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(goBin); err != nil {
+		if goBin, err = exec.LookPath("go"); err != nil {
+			t.Skip("go command not available")
+		}
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg != "github.com/ipopd/ipopd/uci" && pkg != "github.com/ipopd/ipopd/uci/ipopconf" {
+			t.Errorf("forbidden dependency %s", pkg)
+		}
+	}
+}
