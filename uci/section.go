@@ -206,9 +206,8 @@ func (s *Section) isOpt(st *stmt, opt string) bool {
 // statement that defined the option is rewritten in place (keeping its
 // trailing comment) and the others removed; a new option goes after the
 // section's last statement. Setting the value the option already has
-// changes nothing. Setting the
-// empty value deletes the option, as `uci set` does (an empty option does not
-// exist in uci).
+// changes nothing. Setting the empty value deletes the option, as `uci set`
+// does (an empty option does not exist in uci).
 func (s *Section) Set(opt, val string) error {
 	if err := s.check(opt, val); err != nil {
 		return err
@@ -226,8 +225,7 @@ func (s *Section) Set(opt, val string) error {
 
 // SetList replaces an option (plain or list) with a list of the given
 // values, written where the option's first statement was. An empty vals
-// deletes the option. Empty strings are kept as
-// empty list elements.
+// deletes the option; empty strings are kept as empty list elements.
 func (s *Section) SetList(opt string, vals []string) error {
 	if err := s.check(opt, vals...); err != nil {
 		return err

@@ -169,7 +169,7 @@ func TestOtherGroupCannotJoin(t *testing.T) {
 	bundle := t.TempDir() + "/b.bundle"
 	owner.mustIpopd("group", "issue", "--name", "r2", "--out", bundle, "--state", owner.state)
 	b.mustIpopd("group", "install", bundle, "--state", b.state)
-	intruder.mustIpopd("group", "create", "--name", groupArg, "--subnet", overlay, "--node-name", "evil", "--state", intruder.state)
+	intruder.mustIpopd("group", "create", "--name", "other", "--subnet", overlay, "--node-name", "evil", "--state", intruder.state)
 	w.startAll()
 	a.host.WaitPing(t, b.lanIP, 15*time.Second)
 

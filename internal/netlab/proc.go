@@ -16,6 +16,10 @@ import (
 // for a daemon to close its sockets and print its counters.
 const stopGrace = 3 * time.Second
 
+// quitGrace is how long a process that ignored SIGTERM gets to write its
+// SIGQUIT goroutine dump before SIGKILL.
+const quitGrace = time.Second
+
 // Proc is a background process running in a Host, started with Host.Start.
 // Its stdout and stderr go to a log file; the Lab stops it at cleanup.
 type Proc struct {
@@ -29,8 +33,9 @@ type Proc struct {
 
 // Start runs args in the background inside the host. name labels the log
 // file and error messages. The process gets SIGKILL if the test binary dies
-// (PR_SET_PDEATHSIG, see below) and is stopped at Lab cleanup: SIGTERM, then
-// SIGKILL after 3 s.
+// (PR_SET_PDEATHSIG, see below) and is stopped at Lab cleanup: SIGTERM;
+// after 3 s SIGQUIT (a Go program dumps its goroutines into the log), and
+// SIGKILL one second later.
 //
 // PR_SET_PDEATHSIG fires when the OS thread that started the child exits.
 // Go only ends threads when a goroutine exits while locked with
@@ -137,17 +142,18 @@ func (p *Proc) exitErr() error {
 
 // Stop sends SIGTERM, waits for the exit and returns the exit error: nil
 // when the process handled SIGTERM by exiting with status 0, "signal:
-// terminated" when it did not handle it. A process still alive after 3 s is
-// killed and Stop reports that it ignored SIGTERM.
+// terminated" when it did not handle it. A process still alive after 3 s
+// gets SIGQUIT and then SIGKILL, and Stop reports that it ignored SIGTERM.
 func (p *Proc) Stop() error {
 	if p.terminate() {
-		return fmt.Errorf("netlab: %s ignored SIGTERM for %v and was killed: %w", p, stopGrace, p.err)
+		return fmt.Errorf("netlab: %s ignored SIGTERM for %v and was killed (%w); see its log for a goroutine dump", p, stopGrace, p.err)
 	}
 	return p.err
 }
 
-// terminate stops the process (SIGTERM, SIGKILL after stopGrace) and reports
-// whether SIGKILL was needed. It is a no-op for an exited process.
+// terminate stops the process (SIGTERM; SIGQUIT after stopGrace, SIGKILL
+// after quitGrace) and reports whether SIGTERM was not enough. It is a
+// no-op for an exited process.
 func (p *Proc) terminate() (killed bool) {
 	select {
 	case <-p.done:
@@ -161,6 +167,14 @@ func (p *Proc) terminate() (killed bool) {
 	case <-p.done:
 		return false
 	case <-time.After(stopGrace):
+	}
+	// A Go program answers SIGQUIT with a dump of its goroutines, which
+	// shows in the log where its shutdown hangs; others just die.
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(quitGrace):
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.done

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -165,7 +166,9 @@ func (t *Transport) accept(vc *vconn) {
 	t.pending--
 	t.mu.Unlock()
 	if err != nil {
-		t.handshakeFailed(vc.endpoint(), err)
+		// As server we may never see the reason: a client that rejects
+		// our certificate aborts before it sends its own.
+		t.handshakeFailed(vc.endpoint(), fmt.Errorf("%w (as server; if the peer logged a certificate error, it belongs to another group)", err))
 	}
 }
 
