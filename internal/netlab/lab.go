@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,14 +93,17 @@ func (l *Lab) Host(name string) *Host {
 		}
 	}
 	h := &Host{lab: l, name: name, ns: nsName(l.pid, l.seq, name)}
+	// Reserve the name before creating the namespace, so that a parallel
+	// Host call with the same name fails on the check above.
+	l.hosts = append(l.hosts, h)
 	l.mu.Unlock()
 
 	if _, err := runTimeout(setupTimeout, "ip", "netns", "add", h.ns); err != nil {
+		l.mu.Lock()
+		l.hosts = slices.DeleteFunc(l.hosts, func(x *Host) bool { return x == h })
+		l.mu.Unlock()
 		l.fatalf("Host(%q): %v", name, err)
 	}
-	l.mu.Lock()
-	l.hosts = append(l.hosts, h)
-	l.mu.Unlock()
 
 	h.mustIP("link", "set", "lo", "up")
 	// IPv4 conf is inherited from the root namespace: reset what differs

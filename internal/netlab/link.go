@@ -18,6 +18,14 @@ func (l *Lab) Link(a *Host, aIf string, b *Host, bIf string) {
 	if a == b && aIf == bIf {
 		l.fatalf("Link: both ends in host %s are called %s", a.name, aIf)
 	}
+	for _, e := range []struct {
+		h      *Host
+		ifname string
+	}{{a, aIf}, {b, bIf}} {
+		if _, err := e.h.ip("link", "show", "dev", e.ifname); err == nil {
+			l.fatalf("Link: %v: host %s already has an interface %s", ErrInvalid, e.h.name, e.ifname)
+		}
+	}
 	if err := l.link(a, aIf, b, bIf); err != nil {
 		l.fatalf("Link(%s/%s, %s/%s): %v", a.name, aIf, b.name, bIf, err)
 	}

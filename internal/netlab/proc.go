@@ -45,7 +45,7 @@ func (h *Host) Start(name string, args ...string) *Proc {
 	l := h.lab
 	l.t.Helper()
 	if err := checkHostName(name); err != nil {
-		l.fatalf("host %s: Start: process %v", h.name, err)
+		l.fatalf("host %s: Start: bad process name: %v", h.name, err)
 	}
 	if len(args) == 0 || args[0] == "" {
 		l.fatalf("host %s: Start(%q): %v: no command", h.name, name, ErrInvalid)

@@ -28,9 +28,6 @@ type config struct {
 	imp  impairment
 }
 
-// errUsage marks command-line errors (exit status 2).
-var errUsage = errors.New("usage")
-
 func parseArgs(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("impair", flag.ContinueOnError)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -82,9 +81,6 @@ func openPacketPort(ifname string) (*packetPort, error) {
 	}
 	return &packetPort{name: ifname, ifindex: ifi.Index, f: f, rc: rc}, nil
 }
-
-// errTruncated reports a frame larger than the read buffer.
-var errTruncated = errors.New("frame truncated")
 
 // ReadFrame reads the next frame received on the interface (virtio-net
 // header included), skipping frames the interface sent.

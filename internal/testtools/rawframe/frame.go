@@ -30,12 +30,6 @@ const (
 )
 
 var (
-	errShort   = errors.New("frame too short")
-	errNotKind = errors.New("frame is not of the wanted kind")
-	errBadHex  = errors.New("bad hex frame")
-)
-
-var (
 	broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	allNodesMAC  = net.HardwareAddr{0x33, 0x33, 0, 0, 0, 1}
 	allNodesIP   = netip.MustParseAddr("ff02::1")

@@ -25,9 +25,6 @@ type config struct {
 	timeout time.Duration
 }
 
-// errUsage marks command-line errors (exit status 2).
-var errUsage = errors.New("usage")
-
 func parseArgs(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("rawframe", flag.ContinueOnError)

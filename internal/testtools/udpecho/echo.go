@@ -69,9 +69,6 @@ func network(ap netip.AddrPort) string {
 	return "udp6"
 }
 
-// errNoReply is returned when -send gets no answer in time.
-var errNoReply = errors.New("no reply")
-
 // sameEndpoint compares addresses ignoring the IPv4-in-IPv6 form and zones.
 func sameEndpoint(a, b netip.AddrPort) bool {
 	return a.Port() == b.Port() && a.Addr().Unmap().WithZone("") == b.Addr().Unmap().WithZone("")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,9 +20,6 @@ type config struct {
 	timeout time.Duration
 	linger  time.Duration
 }
-
-// errUsage marks command-line errors (exit status 2).
-var errUsage = errors.New("usage")
 
 func parseArgs(args []string, stderr io.Writer) (config, error) {
 	var c config
