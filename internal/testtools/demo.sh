@@ -22,8 +22,14 @@ PIDS=()
 
 cleanup() {
 	set +e
+	# Stop the daemons (SIGTERM: they say goodbye and remove their TAP),
+	# then anything else still running in the demo's namespaces.
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for n in "${NS[@]}"; do
+		pids=$(ip netns pids "$n" 2>/dev/null)
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	done
 	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
 	rm -rf "$WORK"
 	echo "demo: cleaned up (namespaces, daemons, $WORK)"
@@ -106,7 +112,8 @@ config 3 172.31.0.1:6464
 
 say "starting ipopd on the three routers"
 for i in 1 2 3; do
-	x "r$i" "$BIN" run -c "$WORK/r$i/ipop" --state "$WORK/r$i/state" >"$WORK/r$i/log" 2>&1 &
+	# ip netns exec execs the daemon, so $! is the daemon itself.
+	ip netns exec "$P-r$i" "$BIN" run -c "$WORK/r$i/ipop" --state "$WORK/r$i/state" >"$WORK/r$i/log" 2>&1 &
 	PIDS+=($!)
 done
 
@@ -126,7 +133,7 @@ say "h1 pings h3 with full 1500-byte packets, don't-fragment set"
 x h1 ping -c 3 -M do -s 1472 10.77.3.10
 if command -v iperf3 >/dev/null; then
 	say "h2 sends 100 MB to h1 over TCP (iperf3)"
-	x h1 iperf3 -s -1 >/dev/null 2>&1 &
+	ip netns exec "$P-h1" iperf3 -s -1 >/dev/null 2>&1 &
 	sleep 0.5
 	x h2 iperf3 -c 10.77.1.10 -n 100M | tail -n 4
 fi
@@ -136,3 +143,8 @@ for i in 1 2 3; do
 done
 say "ipopd status on r2"
 x r2 "$BIN" status -c "$WORK/r2/ipop"
+say "stopping the daemons (SIGTERM): each tells its peers and removes its TAP"
+for p in "${PIDS[@]}"; do kill -TERM "$p"; done
+for p in "${PIDS[@]}"; do wait "$p" || echo "a daemon exited with status $?"; done
+PIDS=()
+tail -n 2 "$WORK"/r*/log
