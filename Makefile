@@ -55,3 +55,4 @@ demo: build
 
 clean:
 	rm -rf bin dist
+include arm-build/arm-build.mk

@@ -13,12 +13,15 @@ var version = "dev"
 
 const usage = `ipopd - GroupVPN for routers: joins this router's LAN to a group of routers.
 
-Start a group on one router, give the others a bundle, run the daemon:
+Start a group on one router, invite the others, run the daemon:
 
-  ipopd group create --name home                       # on the first router (the owner)
-  ipopd group issue --name cabin --out cabin.bundle    # on the owner, once per other router
-  ipopd group install cabin.bundle                     # on the other router
-  ipopd run                                            # on every router (the init script does this)
+  ipopd group create --name home       # on the first router (the owner)
+  ipopd run                            # on every router (the init script does this)
+  ipopd invite                         # on the owner: prints a token
+  ipopd join TOKEN                     # on the new router
+
+(Offline alternative for mass deployment: 'ipopd group issue' on the owner writes a
+bundle, 'ipopd group install FILE' installs it.)
 
 Commands:
   run               run the daemon (reads -c CONFIG, default /etc/config/ipop)
@@ -28,7 +31,12 @@ Commands:
   group show        show this router's group membership
   status [--json]   the running daemon's state
   peers [--json]    the members this router has links with
+  invite            make an invite token for a new router (owner; --list, --cancel ID)
+  join TOKEN        join a group with an invite token
+  leave             leave the group
+  revoke NODE       revoke a member (owner)
   version           print the version
+  selftest          check ciphers, UCI parsing and a DTLS handshake on this machine
 
 Common flags (before or after the arguments):
   -c, --config FILE   UCI configuration file (default /etc/config/ipop)
@@ -69,10 +77,20 @@ func run(args []string) error {
 		return nil
 	case "run":
 		return cmdRun(args[1:])
+	case "selftest":
+		return cmdSelftest(args[1:])
 	case "status":
 		return cmdStatus(args[1:])
 	case "peers":
 		return cmdPeers(args[1:])
+	case "invite":
+		return cmdInvite(args[1:])
+	case "join":
+		return cmdJoin(args[1:])
+	case "leave":
+		return cmdLeave(args[1:])
+	case "revoke":
+		return cmdRevoke(args[1:])
 	case "group":
 		if len(args) < 2 {
 			return usageError{"group needs a subcommand: create, issue, install or show"}

@@ -36,7 +36,7 @@ func cmdRun(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	applyMemory(cfg, log)
 
-	d, err := daemon.New(daemon.Options{Config: cfg, StateDir: *state, Version: version, Logger: log})
+	d, err := daemon.New(daemon.Options{Config: cfg, ConfigPath: *config, StateDir: *state, Version: version, Logger: log})
 	if err != nil {
 		return err
 	}

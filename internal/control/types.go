@@ -9,6 +9,7 @@ type Status struct {
 	NodeID    string            `json:"node_id"`
 	Name      string            `json:"name"`
 	Address   string            `json:"address"`
+	Owner     bool              `json:"owner"`
 	Listen    string            `json:"listen"`
 	Version   string            `json:"version"`
 	UptimeSec int64             `json:"uptime"`

@@ -3,25 +3,193 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/ipopd/ipopd/internal/control"
+	"github.com/ipopd/ipopd/internal/group"
 )
 
+// Methods lists the control API, which ubus exposes as object "ipop".
+var Methods = []string{"status", "peers", "invite", "invites", "invite_cancel", "join", "leave", "revoke"}
+
+// InviteArgs are the arguments of "invite".
+type InviteArgs struct {
+	TTL       string   `json:"ttl,omitempty"` // Go duration, default 24h
+	Uses      int      `json:"uses,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Endpoints []string `json:"endpoints,omitempty"` // bootstrap endpoints; default: this router's addresses
+}
+
+// InviteResult answers "invite".
+type InviteResult struct {
+	Token   string    `json:"token"`
+	ID      string    `json:"id"`
+	Expires time.Time `json:"expires"`
+}
+
+// badArgs marks an argument error (ubus: INVALID_ARGUMENT).
+type badArgs struct{ msg string }
+
+func (e badArgs) Error() string { return e.msg }
+
+// IsInvalidArgument reports whether err is the caller's mistake.
+func IsInvalidArgument(err error) bool {
+	var b badArgs
+	return errors.As(err, &b)
+}
+
+func decodeArgs(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytesReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badArgs{fmt.Sprintf("bad arguments: %v", err)}
+	}
+	return nil
+}
+
 // handle serves the control API methods.
-func (d *Daemon) handle(_ context.Context, method string, _ json.RawMessage) (any, error) {
+func (d *Daemon) handle(ctx context.Context, method string, args json.RawMessage) (any, error) {
 	switch method {
 	case "status":
 		return d.controlStatus(), nil
 	case "peers":
 		return d.controlPeers(), nil
+	case "invite":
+		var a InviteArgs
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		return d.Invite(a)
+	case "invites":
+		st := d.groupState()
+		if st == nil {
+			return nil, errNotMember
+		}
+		return st.Invites(time.Now())
+	case "invite_cancel":
+		var a struct {
+			ID string `json:"id"`
+		}
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		st := d.groupState()
+		if st == nil {
+			return nil, errNotMember
+		}
+		return struct{}{}, st.CancelInvite(a.ID)
+	case "join":
+		var a struct {
+			Token string `json:"token"`
+			Name  string `json:"name,omitempty"`
+		}
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		if a.Token == "" {
+			return nil, badArgs{"join needs a token"}
+		}
+		ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+		defer cancel()
+		st, err := d.Join(ctx, a.Token, a.Name)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"group": st.Name, "name": st.NodeName, "address": st.Address.String()}, nil
+	case "leave":
+		return struct{}{}, d.Leave()
+	case "revoke":
+		var a struct {
+			Node string `json:"node"`
+		}
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		if a.Node == "" {
+			return nil, badArgs{"revoke needs a node (name or node id)"}
+		}
+		return struct{}{}, d.Revoke(a.Node)
 	}
-	return nil, fmt.Errorf("%w %q (known: status, peers)", control.ErrUnknownMethod, method)
+	return nil, fmt.Errorf("%w %q (known: %v)", control.ErrUnknownMethod, method, Methods)
+}
+
+// Invite makes an invite token (owner only).
+func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
+	st := d.groupState()
+	if st == nil {
+		return InviteResult{}, errNotMember
+	}
+	if !st.Owner() {
+		return InviteResult{}, errNotOwner
+	}
+	ttl := 24 * time.Hour
+	if a.TTL != "" {
+		var err error
+		if ttl, err = time.ParseDuration(a.TTL); err != nil || ttl <= 0 {
+			return InviteResult{}, badArgs{fmt.Sprintf("ttl %q is not a duration like 24h", a.TTL)}
+		}
+	}
+	if a.Uses < 0 {
+		return InviteResult{}, badArgs{"uses must be positive"}
+	}
+	eps := a.Endpoints
+	if len(eps) == 0 {
+		d.mu.Lock()
+		port := d.cfg.ListenPort
+		d.mu.Unlock()
+		eps = LocalEndpoints(port)
+	}
+	if len(eps) == 0 {
+		return InviteResult{}, errors.New("no address of this router to put in the invite: give endpoints (HOST:PORT where others reach it)")
+	}
+	tok, err := st.CreateInvite(group.InviteOptions{TTL: ttl, Uses: a.Uses, NameHint: a.Name, Endpoints: eps, Now: time.Now()})
+	if err != nil {
+		return InviteResult{}, err
+	}
+	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+}
+
+// LocalEndpoints lists this machine's global unicast IPv4 addresses with
+// the listen port: where members on the same networks reach it. A router
+// behind NAT should name its public address explicitly.
+func LocalEndpoints(port uint16) []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		pfx, err := netip.ParsePrefix(a.String())
+		if err != nil {
+			continue
+		}
+		ip := pfx.Addr()
+		if ip.Is4() && ip.IsGlobalUnicast() {
+			out = append(out, net.JoinHostPort(ip.String(), strconv.Itoa(int(port))))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (d *Daemon) controlStatus() control.Status {
-	st := d.Status()
+	st, ok := d.Status()
+	if !ok {
+		state := "unconfigured"
+		if s := d.groupState(); s != nil {
+			state = "stopped"
+		}
+		return control.Status{State: state, Version: d.opts.Version, UptimeSec: int64(st.Uptime.Seconds())}
+	}
 	up := 0
 	for _, p := range st.Peers {
 		if p.State == "up" {
@@ -52,6 +220,7 @@ func (d *Daemon) controlStatus() control.Status {
 		NodeID:    st.NodeID,
 		Name:      st.NodeName,
 		Address:   st.Address.String(),
+		Owner:     st.Owner,
 		Listen:    st.Listen,
 		Version:   d.opts.Version,
 		UptimeSec: int64(st.Uptime.Seconds()),
@@ -64,7 +233,11 @@ func (d *Daemon) controlStatus() control.Status {
 
 func (d *Daemon) controlPeers() []control.Peer {
 	out := []control.Peer{}
-	for _, p := range d.Status().Peers {
+	st, ok := d.Status()
+	if !ok {
+		return out
+	}
+	for _, p := range st.Peers {
 		cp := control.Peer{
 			Name:          p.Name,
 			NodeID:        p.NodeID,

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,28 +21,43 @@ import (
 
 // Options says what to run.
 type Options struct {
-	Config   ipopconf.Config
-	StateDir string
-	Version  string
-	Logger   *slog.Logger
+	Config     ipopconf.Config
+	ConfigPath string // where Config came from; joining adds endpoints to it ("" = do not write)
+	StateDir   string
+	Version    string
+	Logger     *slog.Logger
 
 	// Conn and Device replace the UDP socket and the TAP device (tests).
 	Conn   transport.PacketConn
 	Device Device
 }
 
-// Daemon is one running member.
+// Daemon is one router's ipopd: unconfigured (waiting for a join) or a
+// running member of a group.
 type Daemon struct {
 	opts  Options
 	log   *slog.Logger
-	state *group.State
-	tr    *transport.Transport
-	sw    *sw
 	start time.Time
 
-	mu        sync.Mutex // guards the fields below
+	// mu guards the fields below. It is never held while calling into the
+	// transport's blocking operations.
+	mu        sync.Mutex
 	cfg       ipopconf.Config
+	state     *group.State // nil: not a member of a group
+	mem       *member      // nil: not running as a member
 	endpoints map[string]context.CancelFunc
+	joining   bool
+}
+
+// member is the running data plane of a group member.
+type member struct {
+	tr     *transport.Transport
+	sw     *sw
+	disc   *discovery
+	devErr chan error
+	ctx    context.Context // ends when the member stops
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // discovery goroutines
 }
 
 // socketBuffer is what we ask the kernel for on the UDP socket: enough to
@@ -52,50 +68,60 @@ const socketBuffer = 2 << 20
 // macExpireEvery sweeps aged MAC entries; lookups already ignore them.
 const macExpireEvery = 30 * time.Second
 
-// New loads the group state and opens the socket and the device.
+// New loads the group state, if there is one. Without it the daemon runs
+// unconfigured and waits for a join.
 func New(o Options) (*Daemon, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	d := &Daemon{opts: o, log: o.Logger, start: time.Now(), cfg: o.Config, endpoints: map[string]context.CancelFunc{}}
 	st, err := group.Load(o.StateDir)
-	if err != nil {
-		if errors.Is(err, group.ErrNoGroup) {
-			return nil, fmt.Errorf("%w\n(create a group with 'ipopd group create --name NAME' or install a bundle with 'ipopd group install FILE')", err)
-		}
+	switch {
+	case errors.Is(err, group.ErrNoGroup):
+		d.log.Warn("not a member of any group yet: join one with 'ipopd join TOKEN' (or LuCI), or start one with 'ipopd group create'", "state", o.StateDir)
+	case err != nil:
 		return nil, err
+	default:
+		d.state = st
 	}
-	cfg := o.Config
-	d := &Daemon{opts: o, log: o.Logger, state: st, start: time.Now(), cfg: cfg, endpoints: map[string]context.CancelFunc{}}
+	return d, nil
+}
 
-	conn := o.Conn
+// startMemberLocked opens the socket and the device and starts the data
+// plane for d.state.
+func (d *Daemon) startMemberLocked() error {
+	st, cfg := d.state, d.cfg
+	conn := d.opts.Conn
 	if conn == nil {
 		uc, err := net.ListenUDP("udp", &net.UDPAddr{Port: int(cfg.ListenPort)})
 		if err != nil {
-			return nil, fmt.Errorf("listen on udp port %d: %w", cfg.ListenPort, err)
+			return fmt.Errorf("listen on udp port %d: %w", cfg.ListenPort, err)
 		}
 		// Best effort: the kernel may cap these; a smaller buffer still works.
 		_ = uc.SetReadBuffer(socketBuffer)
 		_ = uc.SetWriteBuffer(socketBuffer)
 		conn = uc
 	}
-	dev := o.Device
+	dev := d.opts.Device
 	if dev == nil {
 		td, err := tap.Open(tap.Config{Name: cfg.Interface, MTU: cfg.MTU, Bridge: cfg.Bridge})
 		if err != nil {
 			conn.Close()
-			return nil, err
+			return err
 		}
 		dev = td
 	}
-	d.sw = &sw{
+	m := &member{devErr: make(chan error, 1)}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.disc = newDiscovery(d, m)
+	m.sw = &sw{
 		dev:       dev,
 		macs:      overlay.NewMACTable[*transport.Peer](overlay.DefaultMACTableSize, cfg.MACAging),
 		guardsOut: overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		guardsIn:  overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		start:     d.start,
 	}
-	d.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
-
+	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
 	tr, err := transport.New(transport.Config{
 		Conn:        conn,
 		Certificate: st.TLSCertificate(),
@@ -104,41 +130,78 @@ func New(o Options) (*Daemon, error) {
 			if err != nil {
 				return transport.Identity{}, err
 			}
-			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address}, nil
+			leaf, _ := x509.ParseCertificate(raw[0]) // VerifyPeer parsed it already
+			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Cert: leaf}, nil
 		},
 		Self:        transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
-		Version:     o.Version,
+		Version:     d.opts.Version,
 		Keepalive:   cfg.Keepalive,
 		UnderlayMTU: cfg.UnderlayMTU,
 		MaxFrame:    cfg.MTU + 18, // Ethernet header and one VLAN tag
 		Logger:      d.log,
-		OnFrame:     d.sw.receive,
-		OnNewPeer:   d.sw.newPeerState,
-		OnPeerDown:  func(p *transport.Peer) { d.sw.macs.ForgetPort(p) },
+		OnFrame:     m.sw.receive,
+		OnNewPeer:   m.sw.newPeerState,
+		OnPeerUp: func(p *transport.Peer) {
+			d.onPeerUp(p)
+			m.disc.peerUp(p)
+		},
+		OnPeerDown: func(p *transport.Peer) {
+			m.sw.macs.ForgetPort(p)
+			m.disc.peerDown(p)
+		},
+		Lighthouse: cfg.Lighthouse,
+		Relay:      cfg.Relay,
+		OnControl:  d.onControl,
+		OnJoin:     d.onJoin,
 	})
 	if err != nil {
 		conn.Close()
 		dev.Close()
-		return nil, err
+		return err
 	}
-	d.tr = tr
-	d.sw.tr = tr
-	return d, nil
+	m.tr = tr
+	m.sw.tr = tr
+	d.mem = m
+	tr.Start()
+	go func() { m.devErr <- m.sw.readDevice() }()
+	m.wg.Add(1)
+	go m.disc.run()
+	d.setEndpointsLocked(cfg.Endpoints)
+	d.log.Info("member running", "version", d.opts.Version, "group", st.Name, "node", st.NodeName,
+		"node_id", st.NodeID, "address", st.Address.String(), "owner", st.Owner(), "listen", tr.LocalAddr().String())
+	return nil
 }
 
-// Run runs the member until ctx is done, then shuts down cleanly: peers are
-// told, the device is closed (the kernel removes the TAP). A value on
-// reload makes it apply a new configuration.
-func (d *Daemon) Run(ctx context.Context, reload <-chan ipopconf.Config) error {
-	d.log.Info("ipopd running", "version", d.opts.Version, "group", d.state.Name, "node", d.state.NodeName,
-		"node_id", d.state.NodeID, "address", d.state.Address.String(), "listen", d.tr.LocalAddr().String())
-	d.tr.Start()
+// stopMember shuts the data plane down: peers are told, the device is
+// closed (the kernel removes the TAP).
+func (d *Daemon) stopMember() error {
 	d.mu.Lock()
-	d.setEndpointsLocked(d.cfg.Endpoints)
+	m := d.mem
+	d.setEndpointsLocked(nil)
+	d.mem = nil
 	d.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	m.cancel()
+	m.wg.Wait()
+	trErr := m.tr.Close()
+	devCloseErr := m.sw.dev.Close()
+	devErr := <-m.devErr
+	return errors.Join(trErr, devCloseErr, devErr)
+}
 
-	devErr := make(chan error, 1)
-	go func() { devErr <- d.sw.readDevice() }()
+// Run runs until ctx is done, then shuts down cleanly. A value on reload
+// makes it apply a new configuration.
+func (d *Daemon) Run(ctx context.Context, reload <-chan ipopconf.Config) error {
+	d.mu.Lock()
+	if d.state != nil {
+		if err := d.startMemberLocked(); err != nil {
+			d.mu.Unlock()
+			return err
+		}
+	}
+	d.mu.Unlock()
 
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
 	ctlDone := make(chan struct{})
@@ -155,44 +218,63 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan ipopconf.Config) error {
 		close(ctlDone)
 	}
 
+	d.maybeRenew() // a router that was off for months renews at once
 	tk := time.NewTicker(macExpireEvery)
 	defer tk.Stop()
+	renew := time.NewTicker(renewCheckEvery)
+	defer renew.Stop()
 	var runErr error
 loop:
 	for {
+		var devErr chan error
+		d.mu.Lock()
+		if d.mem != nil {
+			devErr = d.mem.devErr
+		}
+		d.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			break loop
 		case err := <-devErr:
+			devErr <- err // stopMember reads it again
 			runErr = fmt.Errorf("device: %w", err)
-			devErr = nil
 			break loop
 		case cfg := <-reload:
 			d.apply(cfg)
 		case <-tk.C:
-			d.sw.macs.Expire(d.sw.now())
+			if m := d.member(); m != nil {
+				m.sw.macs.Expire(m.sw.now())
+			}
+		case <-renew.C:
+			d.maybeRenew()
 		}
 	}
 	d.log.Info("shutting down")
 	ctlStop()
 	<-ctlDone
+	return errors.Join(runErr, d.stopMember())
+}
+
+func (d *Daemon) member() *member {
 	d.mu.Lock()
-	d.setEndpointsLocked(nil)
-	d.mu.Unlock()
-	trErr := d.tr.Close()
-	devCloseErr := d.sw.dev.Close()
-	if devErr != nil {
-		<-devErr
-	}
-	return errors.Join(runErr, trErr, devCloseErr)
+	defer d.mu.Unlock()
+	return d.mem
+}
+
+func (d *Daemon) groupState() *group.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
 }
 
 // setEndpointsLocked keeps a link to each configured endpoint and stops
 // keeping those no longer configured.
 func (d *Daemon) setEndpointsLocked(eps []string) {
 	want := map[string]bool{}
-	for _, e := range eps {
-		want[e] = true
+	if d.mem != nil {
+		for _, e := range eps {
+			want[e] = true
+		}
 	}
 	for e, cancel := range d.endpoints {
 		if !want[e] {
@@ -204,7 +286,7 @@ func (d *Daemon) setEndpointsLocked(eps []string) {
 		if _, ok := d.endpoints[e]; !ok {
 			ctx, cancel := context.WithCancel(context.Background())
 			d.endpoints[e] = cancel
-			d.tr.Maintain(ctx, e)
+			d.mem.tr.Maintain(ctx, e)
 		}
 	}
 }
@@ -215,9 +297,12 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.cfg
-	d.sw.guardsOut.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
-	d.sw.guardsIn.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
-	d.sw.setFloodRate(cfg.FloodLimit, cfg.FloodBurst)
+	if m := d.mem; m != nil {
+		m.sw.guardsOut.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
+		m.sw.guardsIn.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
+		m.sw.setFloodRate(cfg.FloodLimit, cfg.FloodBurst)
+	}
+	d.cfg = cfg
 	d.setEndpointsLocked(cfg.Endpoints)
 	var restart []string
 	if cfg.ListenPort != old.ListenPort {
@@ -235,7 +320,9 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 	if cfg.Keepalive != old.Keepalive || cfg.MACAging != old.MACAging {
 		restart = append(restart, "keepalive/mac_aging")
 	}
-	d.cfg = cfg
+	if cfg.ControlSocket != old.ControlSocket {
+		restart = append(restart, "control_socket")
+	}
 	if len(restart) > 0 {
 		d.log.Warn("configuration reloaded; some changes take effect only after a restart", "options", restart)
 	} else {
@@ -249,6 +336,7 @@ type Status struct {
 	NodeID    string
 	NodeName  string
 	Address   netip.Addr
+	Owner     bool
 	Listen    string
 	Uptime    time.Duration
 	Peers     []transport.PeerStatus
@@ -259,31 +347,39 @@ type Status struct {
 	Switch    map[string]uint64
 }
 
-// Status returns a snapshot.
-func (d *Daemon) Status() Status {
-	st := Status{
-		Group:     d.state.Name,
-		NodeID:    d.state.NodeID,
-		NodeName:  d.state.NodeName,
-		Address:   d.state.Address,
-		Listen:    d.tr.LocalAddr().String(),
+// Status returns a snapshot; ok is false when the daemon is not running
+// as a member.
+func (d *Daemon) Status() (st Status, ok bool) {
+	d.mu.Lock()
+	s, m := d.state, d.mem
+	d.mu.Unlock()
+	if s == nil || m == nil {
+		return Status{Uptime: time.Since(d.start).Round(time.Second)}, false
+	}
+	st = Status{
+		Group:     s.Name,
+		NodeID:    s.NodeID,
+		NodeName:  s.NodeName,
+		Address:   s.Address,
+		Owner:     s.Owner(),
+		Listen:    m.tr.LocalAddr().String(),
 		Uptime:    time.Since(d.start).Round(time.Second),
-		Transport: d.tr.Stats(),
-		GuardsOut: d.sw.guardsOut.Stats(),
-		GuardsIn:  d.sw.guardsIn.Stats(),
-		MACs:      d.sw.macs.Len(),
+		Transport: m.tr.Stats(),
+		GuardsOut: m.sw.guardsOut.Stats(),
+		GuardsIn:  m.sw.guardsIn.Stats(),
+		MACs:      m.sw.macs.Len(),
 		Switch: map[string]uint64{
-			"flooded_out":       d.sw.stats.floodedOut.Load(),
-			"unicast_out":       d.sw.stats.unicastOut.Load(),
-			"delivered_in":      d.sw.stats.deliveredIn.Load(),
-			"flood_limited_out": d.sw.stats.floodLimitedOut.Load(),
-			"flood_limited_in":  d.sw.stats.floodLimitedIn.Load(),
-			"tap_write_errors":  d.sw.stats.tapWriteErrors.Load(),
-			"send_errors":       d.sw.stats.sendErrors.Load(),
+			"flooded_out":       m.sw.stats.floodedOut.Load(),
+			"unicast_out":       m.sw.stats.unicastOut.Load(),
+			"delivered_in":      m.sw.stats.deliveredIn.Load(),
+			"flood_limited_out": m.sw.stats.floodLimitedOut.Load(),
+			"flood_limited_in":  m.sw.stats.floodLimitedIn.Load(),
+			"tap_write_errors":  m.sw.stats.tapWriteErrors.Load(),
+			"send_errors":       m.sw.stats.sendErrors.Load(),
 		},
 	}
-	for _, p := range d.tr.Peers() {
+	for _, p := range m.tr.Peers() {
 		st.Peers = append(st.Peers, p.Status())
 	}
-	return st
+	return st, true
 }

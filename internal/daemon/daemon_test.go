@@ -68,7 +68,7 @@ func (d *fakeDevice) got(marker []byte) int {
 	return n
 }
 
-type member struct {
+type testMember struct {
 	name string
 	d    *Daemon
 	dev  *fakeDevice
@@ -80,7 +80,7 @@ var noPrefixes = func() ([]netip.Prefix, error) { return nil, nil }
 
 // startMembers provisions a group of n members and runs them in-process on
 // a simulated network, each with every other as an endpoint.
-func startMembers(t *testing.T, n int) []*member {
+func startMembers(t *testing.T, n int) []*testMember {
 	t.Helper()
 	dir := t.TempDir()
 	now := time.Now()
@@ -98,9 +98,9 @@ func startMembers(t *testing.T, n int) []*member {
 		}
 	}
 	net := netsim.New()
-	var ms []*member
+	var ms []*testMember
 	for i := 0; i < n; i++ {
-		ms = append(ms, &member{name: fmt.Sprintf("m%d", i), addr: netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:6464", i+1))})
+		ms = append(ms, &testMember{name: fmt.Sprintf("m%d", i), addr: netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:6464", i+1))})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	for i, m := range ms {
@@ -145,14 +145,19 @@ func startMembers(t *testing.T, n int) []*member {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for _, m := range ms {
-		for len(m.d.tr.UpPeers()) != n-1 {
+		for mm := m.d.member(); mm == nil || len(mm.tr.UpPeers()) != n-1; mm = m.d.member() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s has %d of %d peers up", m.name, len(m.d.tr.UpPeers()), n-1)
+				t.Fatalf("%s: not all %d peers up", m.name, n-1)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	return ms
+}
+
+func status(d *Daemon) Status {
+	st, _ := d.Status()
+	return st
 }
 
 func mac(i byte) [6]byte { return [6]byte{2, 0, 0, 0, 0, i} }
@@ -237,7 +242,7 @@ func TestSwitchInProcess(t *testing.T) {
 	if b.dev.got([]byte("offer-1")) != 0 || c.dev.got([]byte("offer-1")) != 0 {
 		t.Fatal("DHCP offer crossed the overlay")
 	}
-	if got := a.d.Status().GuardsOut.DroppedDHCPv4; got != 1 {
+	if got := status(a.d).GuardsOut.DroppedDHCPv4; got != 1 {
 		t.Fatalf("guard counter = %d, want 1", got)
 	}
 	// Full-size frames (fragmented on the wire) arrive whole.
@@ -257,8 +262,8 @@ func TestSwitchInProcess(t *testing.T) {
 func TestFloodLimit(t *testing.T) {
 	ms := startMembers(t, 2)
 	a, b := ms[0], ms[1]
-	a.d.sw.setFloodRate(10, 5)
-	b.d.sw.setFloodRate(1000, 1000)
+	a.d.member().sw.setFloodRate(10, 5)
+	b.d.member().sw.setFloodRate(1000, 1000)
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	for i := 0; i < 50; i++ {
 		a.dev.in <- frame(bcast, mac(1), "storm")
@@ -267,7 +272,7 @@ func TestFloodLimit(t *testing.T) {
 	if got := b.dev.got([]byte("storm")); got < 5 || got > 10 {
 		t.Fatalf("%d of 50 flooded frames crossed a 5-frame burst at 10/s", got)
 	}
-	if a.d.Status().Switch["flood_limited_out"] < 40 {
-		t.Fatalf("flood_limited_out = %d", a.d.Status().Switch["flood_limited_out"])
+	if status(a.d).Switch["flood_limited_out"] < 40 {
+		t.Fatalf("flood_limited_out = %d", status(a.d).Switch["flood_limited_out"])
 	}
 }

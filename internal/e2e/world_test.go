@@ -111,6 +111,18 @@ func (w *world) provision() {
 // endpoint, plus extra options.
 func (s *site) writeConfig() {
 	s.w.t.Helper()
+	var eps []string
+	for _, o := range s.w.sites {
+		if o != s {
+			eps = append(eps, o.wanIP+":"+port)
+		}
+	}
+	s.writeConfigWith(eps)
+}
+
+// writeConfigWith writes the config with the given endpoints.
+func (s *site) writeConfigWith(eps []string) {
+	s.w.t.Helper()
 	var b strings.Builder
 	b.WriteString("config ipopd 'main'\n\toption enabled '1'\n\toption listen_port '" + port + "'\n")
 	b.WriteString("\toption interface 'ipop0'\n\toption bridge 'br-lan'\n\toption log_level 'debug'\n\toption keepalive '1'\n")
@@ -118,10 +130,8 @@ func (s *site) writeConfig() {
 	for k, v := range s.options {
 		fmt.Fprintf(&b, "\toption %s '%s'\n", k, v)
 	}
-	for _, o := range s.w.sites {
-		if o != s {
-			fmt.Fprintf(&b, "\tlist endpoint '%s:%s'\n", o.wanIP, port)
-		}
+	for _, e := range eps {
+		fmt.Fprintf(&b, "\tlist endpoint '%s'\n", e)
 	}
 	if err := os.WriteFile(s.config, []byte(b.String()), 0o600); err != nil {
 		s.w.t.Fatal(err)

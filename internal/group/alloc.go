@@ -13,16 +13,30 @@ import (
 	"time"
 )
 
-// Allocation records one certificate the owner issued. Entries are never
-// removed, so an address is never handed out twice, even to a node that
-// left; revocation will mark entries rather than delete them.
+// Allocation records one member the owner admitted. Entries are never
+// removed, so an address or pool is never handed out twice, even to a node
+// that left; revocation marks an entry rather than deleting it. Files
+// written before pools existed lack pool, past_serials and revoked; they
+// still load.
 type Allocation struct {
-	Name     string     `json:"name"`
-	Address  netip.Addr `json:"address"`
-	NodeID   string     `json:"node_id"`
-	Serial   string     `json:"serial"` // hex, for revocation lists
-	IssuedAt time.Time  `json:"issued_at"`
+	Name     string       `json:"name"`
+	Address  netip.Addr   `json:"address"`
+	Pool     netip.Prefix `json:"pool,omitzero"` // DHCP pool slice; zero in small subnets and old files
+	NodeID   string       `json:"node_id"`
+	Serial   string       `json:"serial"` // hex, of the current certificate
+	IssuedAt time.Time    `json:"issued_at"`
+	// PastSerials are the serials of the certificates that renewal
+	// replaced; revocation lists them too, since they stay valid until
+	// they expire.
+	PastSerials []string  `json:"past_serials,omitempty"`
+	Revoked     time.Time `json:"revoked,omitzero"` // zero unless revoked
 }
+
+// IsRevoked reports whether the owner revoked this member.
+func (a Allocation) IsRevoked() bool { return !a.Revoked.IsZero() }
+
+// serials returns every serial issued to the member, current first.
+func (a Allocation) serials() []string { return append([]string{a.Serial}, a.PastSerials...) }
 
 // allocationsFile is the content of allocations.json.
 type allocationsFile struct {
@@ -66,6 +80,7 @@ func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
 	}
 	names := make(map[string]bool, len(f.Nodes))
 	addrs := make(map[netip.Addr]bool, len(f.Nodes))
+	ids := make(map[string]bool, len(f.Nodes))
 	for i, a := range f.Nodes {
 		if err := ValidateName(a.Name); err != nil {
 			return nil, errorf(ErrCorrupt, "entry %d: %w", i+1, err)
@@ -76,9 +91,17 @@ func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
 		if !validNodeID(a.NodeID) {
 			return nil, errorf(ErrCorrupt, "entry %d (%s): node id %q is not %d hex digits", i+1, a.Name, shorten(a.NodeID), NodeIDLen)
 		}
-		if _, err := hex.DecodeString(a.Serial); err != nil || a.Serial == "" {
-			return nil, errorf(ErrCorrupt, "entry %d (%s): serial %q is not hex", i+1, a.Name, shorten(a.Serial))
+		for _, sn := range a.serials() {
+			if _, err := hex.DecodeString(sn); err != nil || sn == "" {
+				return nil, errorf(ErrCorrupt, "entry %d (%s): serial %q is not hex", i+1, a.Name, shorten(sn))
+			}
 		}
+		if a.Pool.IsValid() {
+			if err := checkPool(subnet, a.Pool, a.Address); err != nil {
+				return nil, errorf(ErrCorrupt, "entry %d (%s): %w", i+1, a.Name, err)
+			}
+		}
+
 		if a.IssuedAt.IsZero() {
 			return nil, errorf(ErrCorrupt, "entry %d (%s): issued_at is missing", i+1, a.Name)
 		}
@@ -89,7 +112,27 @@ func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
 		if addrs[a.Address] {
 			return nil, errorf(ErrCorrupt, "entry %d (%s): address %s appears twice", i+1, a.Name, a.Address)
 		}
-		names[key], addrs[a.Address] = true, true
+		if ids[a.NodeID] {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): node id %s appears twice", i+1, a.Name, a.NodeID)
+		}
+		names[key], addrs[a.Address], ids[a.NodeID] = true, true, true
+	}
+	// Pools may not overlap each other nor hold another node's address.
+	for i, a := range f.Nodes {
+		if !a.Pool.IsValid() {
+			continue
+		}
+		for j, b := range f.Nodes {
+			if i == j {
+				continue
+			}
+			if b.Pool.IsValid() && a.Pool.Overlaps(b.Pool) {
+				return nil, errorf(ErrCorrupt, "entries %d and %d: pools %s and %s overlap", i+1, j+1, a.Pool, b.Pool)
+			}
+			if a.Pool.Contains(b.Address) {
+				return nil, errorf(ErrCorrupt, "entry %d (%s): address %s lies in the pool %s of %q", j+1, b.Name, b.Address, a.Pool, a.Name)
+			}
+		}
 	}
 	return f.Nodes, nil
 }
@@ -102,17 +145,23 @@ func encodeAllocations(allocs []Allocation) []byte {
 	return append(b, '\n')
 }
 
-// nextFree returns the lowest host address of subnet that is not allocated.
+// nextFree returns the lowest host address of subnet that is neither
+// allocated nor inside a member's pool.
 func nextFree(subnet netip.Prefix, allocs []Allocation) (netip.Addr, error) {
 	used := make(map[netip.Addr]bool, len(allocs))
 	for _, a := range allocs {
 		used[a.Address] = true
 	}
 	last := broadcastAddr(subnet)
-	for a := firstHost(subnet); a.Less(last); a = a.Next() {
+	for a := firstHost(subnet); a.Less(last); {
+		if p, ok := poolOwner(a, allocs); ok {
+			a = broadcastAddr(p.Pool).Next() // skip the whole pool
+			continue
+		}
 		if !used[a] {
 			return a, nil
 		}
+		a = a.Next()
 	}
 	return netip.Addr{}, errorf(ErrSubnetFull, "every host address of %s is allocated", subnet)
 }
@@ -133,7 +182,10 @@ func (s *State) Allocations() ([]Allocation, error) {
 
 // Issue creates a member certificate and key for nodeName and returns them
 // as a bundle (see Bundle.Encode and WriteBundleFile). addr picks the
-// node's address; the zero Addr takes the lowest free one. Only the owner
+// node's address; the zero Addr takes the lowest free one. The node also
+// gets the lowest free DHCP pool slice (see pool.go); an address inside a
+// member's pool is refused (ErrAddressTaken), and so is a node when no
+// slice is left (ErrSubnetFull). Only the owner
 // can issue (ErrNotOwner). A name or address issued before is refused
 // (ErrNameTaken, ErrAddressTaken). The allocation is recorded only after
 // everything else succeeded, in one atomic write of allocations.json.
@@ -180,7 +232,14 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 				return nil, errorf(ErrAddressTaken, "group: issue %q: address %s is already allocated to %q", nodeName, addr, a.Name)
 			}
 		}
+		if a, ok := poolOwner(addr, allocs); ok {
+			return nil, errorf(ErrAddressTaken, "group: issue %q: address %s lies in the DHCP pool %s of %q", nodeName, addr, a.Pool, a.Name)
+		}
 	} else if addr, err = nextFree(s.Subnet, allocs); err != nil {
+		return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
+	}
+	pool, err := nextPool(s.Subnet, append(slices.Clone(allocs), Allocation{Address: addr}))
+	if err != nil {
 		return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
 	}
 
@@ -188,7 +247,7 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("group: issue: %w", err)
 	}
-	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, nodeName, addr, &key.PublicKey, now)
+	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, nodeName, addr, pool, &key.PublicKey, now)
 	if err != nil {
 		return nil, fmt.Errorf("group: issue: %w", err)
 	}
@@ -205,6 +264,7 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 	allocs = append(allocs, Allocation{
 		Name:     nodeName,
 		Address:  addr,
+		Pool:     pool,
 		NodeID:   check.NodeID,
 		Serial:   serialHex(cert),
 		IssuedAt: now.UTC(),

@@ -14,7 +14,7 @@ import (
 
 // Bundle is what a new member needs to join: the group CA and the member's
 // certificate and key. ParseBundle fills the derived fields (NodeName,
-// NodeID, Address) from the node certificate.
+// NodeID, Address, Pool) from the node certificate.
 type Bundle struct {
 	Group    string
 	Subnet   netip.Prefix
@@ -25,6 +25,7 @@ type Bundle struct {
 	NodeName string
 	NodeID   string
 	Address  netip.Addr
+	Pool     netip.Prefix // the node's DHCP pool slice; zero if none
 }
 
 // PEM headers on the CA block of a bundle.
@@ -42,7 +43,7 @@ const BundleFileMode = 0o600
 // String describes the bundle without its key, so that printing a Bundle
 // with %v cannot leak the key into a log.
 func (b Bundle) String() string {
-	return fmt.Sprintf("bundle{node %q (%s) address %s in group %q subnet %s}", b.NodeName, b.NodeID, b.Address, b.Group, b.Subnet)
+	return fmt.Sprintf("bundle{node %q (%s) address %s pool %s in group %q subnet %s}", b.NodeName, b.NodeID, b.Address, b.Pool, b.Group, b.Subnet)
 }
 
 // GoString keeps %#v from printing the key too.
@@ -124,7 +125,7 @@ func parseBundle(b []byte) (*Bundle, error) {
 	if err != nil {
 		return nil, errorf(ErrBadBundle, "block 2: %w", err)
 	}
-	bd.NodeName, bd.NodeID, bd.Address = m.Name, m.NodeID, m.Address
+	bd.NodeName, bd.NodeID, bd.Address, bd.Pool = m.Name, m.NodeID, m.Address, m.Pool
 
 	if blocks[2].Type != pemECKey {
 		return nil, errorf(ErrBadBundle, "block 3 is %q, want %q (the node key)", shorten(blocks[2].Type), pemECKey)

@@ -38,6 +38,7 @@ type member struct {
 	Name    string
 	NodeID  string
 	Address netip.Addr
+	Pool    netip.Prefix // zero if the certificate carries none
 }
 
 // newCACert creates the self-signed group CA certificate for key.
@@ -65,8 +66,9 @@ func newCACert(groupName string, key *ecdsa.PrivateKey, now time.Time) (*x509.Ce
 }
 
 // newNodeCert creates a member certificate for pub, signed by the CA. It
-// never outlives the CA, since a chain is only valid while both are.
-func newNodeCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, groupName, nodeName string, addr netip.Addr, pub *ecdsa.PublicKey, now time.Time) (*x509.Certificate, error) {
+// never outlives the CA, since a chain is only valid while both are. A
+// valid pool is carried in the pool extension (see OIDPool).
+func newNodeCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, groupName, nodeName string, addr netip.Addr, pool netip.Prefix, pub *ecdsa.PublicKey, now time.Time) (*x509.Certificate, error) {
 	id, err := NodeIDFromPublicKey(pub)
 	if err != nil {
 		return nil, err
@@ -89,6 +91,13 @@ func newNodeCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, groupName, nodeN
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		IPAddresses:           []net.IP{addr.AsSlice()},
 		URIs:                  []*url.URL{{Scheme: nodeURIScheme, Opaque: nodeURIPrefix + id}},
+	}
+	if pool.IsValid() {
+		ext, err := poolExtension(pool)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = []pkix.Extension{ext}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, pub, caKey)
 	if err != nil {
@@ -166,6 +175,14 @@ func checkMember(cert *x509.Certificate, groupName string, subnet netip.Prefix, 
 	}
 	if cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return m, errorf(kind, "key may not sign (no digitalSignature key usage)")
+	}
+	if m.Pool, err = certPool(cert, kind); err != nil {
+		return m, err
+	}
+	if m.Pool.IsValid() {
+		if err := checkPool(subnet, m.Pool, m.Address); err != nil {
+			return m, errorf(kind, "%w", err)
+		}
 	}
 	return m, nil
 }

@@ -20,8 +20,8 @@ type CreateOptions struct {
 }
 
 // Create makes a new group in dir with this node as its owner: the CA, this
-// node's certificate at the subnet's first host address, group.json and
-// allocations.json. It refuses a dir that already holds group state
+// node's certificate at the subnet's first host address with the first
+// pool slice, group.json and allocations.json. It refuses a dir that already holds group state
 // (ErrExists) and a subnet that overlaps a local interface prefix
 // (ErrSubnetOverlap). On failure dir is left as it was.
 func Create(dir string, o CreateOptions) (*State, error) {
@@ -101,7 +101,11 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
 	addr := firstHost(subnet)
-	cert, err := newNodeCert(ca, caKey, groupName, nodeName, addr, &nodeKey.PublicKey, now)
+	pool, err := nextPool(subnet, []Allocation{{Address: addr}})
+	if err != nil {
+		return nil, fmt.Errorf("group: create: %w", err)
+	}
+	cert, err := newNodeCert(ca, caKey, groupName, nodeName, addr, pool, &nodeKey.PublicKey, now)
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
@@ -117,7 +121,7 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
-	allocs := []Allocation{{Name: nodeName, Address: addr, NodeID: id, Serial: serialHex(cert), IssuedAt: now.UTC()}}
+	allocs := []Allocation{{Name: nodeName, Address: addr, Pool: pool, NodeID: id, Serial: serialHex(cert), IssuedAt: now.UTC()}}
 	files := []fileSpec{
 		{name: FileCACert, data: certPEM(ca), perm: publicMode},
 		{name: FileCAKey, data: caKeyPEM, perm: secretMode},
@@ -135,6 +139,7 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 	}
 	return &State{
 		Dir: dir, Name: groupName, Subnet: subnet, NodeName: nodeName,
-		CACert: ca, CAKey: caKey, NodeCert: cert, NodeKey: nodeKey, NodeID: id, Address: addr,
+		CACert: ca, CAKey: caKey, NodeCert: cert, NodeKey: nodeKey, NodeID: id, Address: addr, Pool: pool,
+		crl: &crlHolder{},
 	}, nil
 }

@@ -48,6 +48,35 @@ var (
 	ErrUntrustedPeer = errors.New("untrusted peer certificate")
 	// ErrExpired: a certificate is outside its validity period.
 	ErrExpired = errors.New("certificate expired or not yet valid")
+	// ErrTokenTypo: an invite token's checksum does not match, or it holds
+	// characters a token cannot: it was not copied whole.
+	ErrTokenTypo = errors.New("the token has a typo: check it was copied whole")
+	// ErrBadToken: an invite token is malformed in a way a typo does not
+	// explain (not a token, another version, invalid contents).
+	ErrBadToken = errors.New("invalid invite token")
+	// ErrInviteUnknown: no invite with this id (never made, cancelled or
+	// pruned long after it expired).
+	ErrInviteUnknown = errors.New("unknown invite")
+	// ErrInviteExpired: the invite is past its expiry time.
+	ErrInviteExpired = errors.New("invite expired")
+	// ErrInviteUsed: every use of the invite has been consumed.
+	ErrInviteUsed = errors.New("invite already used")
+	// ErrBadProof: a join request does not prove knowledge of the invite
+	// secret on this session.
+	ErrBadProof = errors.New("wrong invite proof")
+	// ErrBadMessage: a join request or result failed to decode or validate.
+	ErrBadMessage = errors.New("malformed join message")
+	// ErrKeyTaken: the public key already belongs to another member.
+	ErrKeyTaken = errors.New("key already belongs to a member")
+	// ErrUnknownNode: no member has this name or node id.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrRevoked: the certificate or node has been revoked by the owner.
+	ErrRevoked = errors.New("certificate revoked")
+	// ErrBadCRL: a revocation list failed to parse or is not signed by the
+	// group CA.
+	ErrBadCRL = errors.New("invalid revocation list")
+	// ErrRenewalNotDue: a certificate is not yet in its renewal window.
+	ErrRenewalNotDue = errors.New("certificate renewal not due")
 )
 
 // kindError is an error whose message is written for a person reading a log

@@ -26,9 +26,10 @@ var renameFile = os.Rename
 
 // fileSpec is one file of a multi-file write.
 type fileSpec struct {
-	name string // base name inside the directory
-	data []byte
-	perm fs.FileMode
+	name   string // base name inside the directory
+	data   []byte
+	perm   fs.FileMode
+	remove bool // delete the target instead of writing it (absent is fine)
 }
 
 // previous is what a target file held before a commit.
@@ -42,7 +43,8 @@ type previous struct {
 // system allows: it reads what the targets hold now, writes and syncs every
 // temporary file, then renames them in order. If a rename fails it puts the
 // earlier targets back (old content or no file). Put the file that marks
-// the state complete (group.json) last.
+// the state complete (group.json) last. A spec with remove set deletes its
+// target in its turn; a rollback puts it back.
 func commitFiles(dir string, files []fileSpec) error {
 	olds := make([]previous, len(files))
 	for i, f := range files {
@@ -55,12 +57,19 @@ func commitFiles(dir string, files []fileSpec) error {
 	temps := make([]string, 0, len(files))
 	removeTemps := func(from int) {
 		for _, t := range temps[from:] {
+			if t == "" {
+				continue // a removal: nothing was written
+			}
 			// Best effort: a leftover dot-file is harmless, and the
 			// error that got us here is the one to report.
 			_ = os.Remove(t)
 		}
 	}
 	for _, f := range files {
+		if f.remove {
+			temps = append(temps, "")
+			continue
+		}
 		t, err := writeTemp(dir, f)
 		if err != nil {
 			removeTemps(0)
@@ -70,6 +79,14 @@ func commitFiles(dir string, files []fileSpec) error {
 	}
 	for i, f := range files {
 		target := filepath.Join(dir, f.name)
+		if f.remove {
+			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				removeTemps(i)
+				rbErr := rollback(dir, files[:i], olds[:i])
+				return errors.Join(fmt.Errorf("removing %s: %w", target, err), rbErr)
+			}
+			continue
+		}
 		if err := renameFile(temps[i], target); err != nil {
 			removeTemps(i)
 			rbErr := rollback(dir, files[:i], olds[:i])
@@ -85,7 +102,7 @@ func rollback(dir string, files []fileSpec, olds []previous) error {
 	for i := len(files) - 1; i >= 0; i-- {
 		target := filepath.Join(dir, files[i].name)
 		if !olds[i].existed {
-			if err := os.Remove(target); err != nil {
+			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("rolling back %s: %w", target, err))
 			}
 			continue

@@ -27,7 +27,8 @@ func failRename(t *testing.T, k int) {
 }
 
 func TestCreateRollback(t *testing.T) {
-	for k := range len(stateFiles) {
+	const createWrites = 6 // Create writes every state file but invites.json and crl.der
+	for k := range createWrites {
 		t.Run("new dir/rename "+string(rune('0'+k)), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "state")
 			failRename(t, k)

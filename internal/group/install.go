@@ -50,7 +50,7 @@ func Install(dir string, bundle []byte, o InstallOptions) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: install: %w", err)
 	}
-	s, err := install(dir, bd, o)
+	s, err := install(dir, bd, o, nil)
 	if err != nil {
 		if created {
 			_ = os.Remove(dir)
@@ -60,7 +60,10 @@ func Install(dir string, bundle []byte, o InstallOptions) (*State, error) {
 	return s, nil
 }
 
-func install(dir string, bd *Bundle, o InstallOptions) (*State, error) {
+// install writes bd into dir. crlDER, if not nil, is a revocation list of
+// the bundle's CA (already verified) to store with it; a renewal keeps the
+// stored list unless crlDER is newer. A different group's list is removed.
+func install(dir string, bd *Bundle, o InstallOptions, crlDER []byte) (*State, error) {
 	unlock, err := lockDir(dir, true)
 	if err != nil {
 		return nil, fmt.Errorf("group: install: %w", err)
@@ -70,7 +73,7 @@ func install(dir string, bd *Bundle, o InstallOptions) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: install: %w", err)
 	}
-	if slices.Contains(present, FileCAKey) || slices.Contains(present, FileAllocations) {
+	if slices.Contains(present, FileCAKey) || slices.Contains(present, FileAllocations) || slices.Contains(present, FileInvites) {
 		what := "a group"
 		if cur, err := load(dir); err == nil {
 			what = fmt.Sprintf("group %q", cur.Name)
@@ -106,19 +109,59 @@ func install(dir string, bd *Bundle, o InstallOptions) (*State, error) {
 		{name: FileCACert, data: certPEM(bd.CACert), perm: publicMode},
 		{name: FileNodeCert, data: certPEM(bd.NodeCert), perm: publicMode},
 		{name: FileNodeKey, data: keyPEM, perm: secretMode},
-		// Last: group.json makes the directory a group.
-		{name: FileGroup, data: encodeGroupFile(groupFile{Name: bd.Group, Subnet: bd.Subnet.String(), NodeName: bd.NodeName}), perm: publicMode},
 	}
+	crlSpec, err := installCRLSpec(dir, bd.CACert, renewal, crlDER)
+	if err != nil {
+		return nil, fmt.Errorf("group: install: %w", err)
+	}
+	if crlSpec != nil {
+		files = append(files, *crlSpec)
+	}
+	// Last: group.json makes the directory a group.
+	files = append(files, fileSpec{name: FileGroup, data: encodeGroupFile(groupFile{Name: bd.Group, Subnet: bd.Subnet.String(), NodeName: bd.NodeName}), perm: publicMode})
 	if err := commitFiles(dir, files); err != nil {
 		return nil, fmt.Errorf("group: install: %w", err)
 	}
 	if err := tightenDir(dir); err != nil {
 		return nil, fmt.Errorf("group: install: bundle installed, but: %w", err)
 	}
-	return &State{
+	s := &State{
 		Dir: dir, Name: bd.Group, Subnet: bd.Subnet, NodeName: bd.NodeName,
-		CACert: bd.CACert, NodeCert: bd.NodeCert, NodeKey: bd.NodeKey, NodeID: bd.NodeID, Address: bd.Address,
-	}, nil
+		CACert: bd.CACert, NodeCert: bd.NodeCert, NodeKey: bd.NodeKey, NodeID: bd.NodeID, Address: bd.Address, Pool: bd.Pool,
+		crl: &crlHolder{},
+	}
+	rev, err := readCRL(dir, bd.CACert)
+	if err != nil {
+		return nil, fmt.Errorf("group: install: installed, but: %w", err)
+	}
+	s.crl.set(rev)
+	return s, nil
+}
+
+// installCRLSpec decides what install does with crl.der: write crlDER,
+// remove a list of the group being replaced, or (nil) leave it.
+func installCRLSpec(dir string, ca *x509.Certificate, renewal bool, crlDER []byte) (*fileSpec, error) {
+	if !renewal {
+		if crlDER != nil {
+			return &fileSpec{name: FileCRL, data: crlDER, perm: publicMode}, nil
+		}
+		return &fileSpec{name: FileCRL, remove: true}, nil
+	}
+	if crlDER == nil {
+		return nil, nil
+	}
+	rev, err := parseCRL(crlDER, ca)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := readCRL(dir, ca)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && rev.number.Cmp(cur.number) <= 0 {
+		return nil, nil
+	}
+	return &fileSpec{name: FileCRL, data: crlDER, perm: publicMode}, nil
 }
 
 // shortFingerprint is enough of a CA fingerprint to tell two CAs apart in

@@ -26,14 +26,19 @@ const (
 	FileNodeKey     = "node.key"
 	FileGroup       = "group.json"
 	FileAllocations = "allocations.json"
+	FileInvites     = "invites.json"
+	FileCRL         = "crl.der"
 )
 
 // stateFiles lists every file this package keeps in a state directory.
-var stateFiles = []string{FileCACert, FileCAKey, FileNodeCert, FileNodeKey, FileGroup, FileAllocations}
+var stateFiles = []string{FileCACert, FileCAKey, FileNodeCert, FileNodeKey, FileGroup, FileAllocations, FileInvites, FileCRL}
 
 // State is this node's membership in a group, as held in its state
-// directory. It is read-only after Create, Load or Install, so the DTLS
-// layer may call VerifyPeer from many goroutines.
+// directory. Its fields are read-only after Create, Load, Install or
+// InstallJoined (RenewSelf and InstallRenewed replace NodeCert: call them
+// from the goroutine that owns the State). The revocation list lives
+// behind an atomic pointer, so the DTLS layer may call VerifyPeer from
+// many goroutines while ApplyCRL or Revoke runs.
 type State struct {
 	Dir      string
 	Name     string // group name
@@ -45,6 +50,9 @@ type State struct {
 	NodeKey  *ecdsa.PrivateKey
 	NodeID   string
 	Address  netip.Addr
+	Pool     netip.Prefix // this node's DHCP pool slice; zero if it has none
+
+	crl *crlHolder // current revocation list; shared by copies of the State
 }
 
 // Owner reports whether this node holds the group CA key.
@@ -53,8 +61,8 @@ func (s *State) Owner() bool { return s.CAKey != nil }
 // String describes the state without keys, so printing a State with %v
 // cannot leak them into a log.
 func (s State) String() string {
-	return fmt.Sprintf("group %q subnet %s: node %q (%s) address %s, owner %t, state %s",
-		s.Name, s.Subnet, s.NodeName, s.NodeID, s.Address, s.CAKey != nil, s.Dir)
+	return fmt.Sprintf("group %q subnet %s: node %q (%s) address %s pool %s, owner %t, state %s",
+		s.Name, s.Subnet, s.NodeName, s.NodeID, s.Address, s.Pool, s.CAKey != nil, s.Dir)
 }
 
 // GoString keeps %#v from printing the keys too.
@@ -102,7 +110,7 @@ func load(dir string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: %s: %w", gpath, err)
 	}
-	s := &State{Dir: dir, Name: g.Name, Subnet: subnet, NodeName: g.NodeName}
+	s := &State{Dir: dir, Name: g.Name, Subnet: subnet, NodeName: g.NodeName, crl: &crlHolder{}}
 
 	if s.CACert, err = readCert(dir, FileCACert); err != nil {
 		return nil, err
@@ -125,7 +133,12 @@ func load(dir string) (*State, error) {
 	if m.Name != s.NodeName {
 		return nil, errorf(ErrCorrupt, "group: %s: certificate is for node %q but %s names %q", npath, m.Name, FileGroup, s.NodeName)
 	}
-	s.NodeID, s.Address = m.NodeID, m.Address
+	s.NodeID, s.Address, s.Pool = m.NodeID, m.Address, m.Pool
+	rev, err := readCRL(dir, s.CACert)
+	if err != nil {
+		return nil, err
+	}
+	s.crl.set(rev)
 
 	if s.NodeKey, err = readKey(dir, FileNodeKey); err != nil {
 		return nil, err
@@ -151,8 +164,8 @@ func load(dir string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a, ok := findName(allocs, s.NodeName); !ok || a.Address != s.Address {
-		return nil, errorf(ErrCorrupt, "group: %s: does not record this node %q at %s", filepath.Join(dir, FileAllocations), s.NodeName, s.Address)
+	if a, ok := findName(allocs, s.NodeName); !ok || a.Address != s.Address || a.Pool != s.Pool {
+		return nil, errorf(ErrCorrupt, "group: %s: does not record this node %q at %s with pool %s", filepath.Join(dir, FileAllocations), s.NodeName, s.Address, s.Pool)
 	}
 	return s, nil
 }

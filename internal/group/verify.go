@@ -14,7 +14,9 @@ type Identity struct {
 	Name     string
 	Group    string
 	Address  netip.Addr
+	Pool     netip.Prefix // the peer's DHCP pool slice; zero if it has none
 	NotAfter time.Time
+	Serial   string // hex of the certificate serial
 }
 
 // TLSCertificate returns this node's certificate and key for pion/dtls. The
@@ -43,7 +45,8 @@ func (s *State) CAPool() *x509.CertPool {
 // InsecureSkipVerify, so this is the whole check, for both roles.
 // Certificates after the leaf are ignored: the CA may not sign
 // intermediates (path length 0). Errors say why, for the log, and match
-// ErrNoCertificate, ErrUntrustedPeer or ErrExpired.
+// ErrNoCertificate, ErrUntrustedPeer, ErrExpired or ErrRevoked (the
+// current revocation list names the certificate).
 func (s *State) VerifyPeer(rawCerts [][]byte, now time.Time) (Identity, error) {
 	if len(rawCerts) == 0 || len(rawCerts[0]) == 0 {
 		return Identity{}, errorf(ErrNoCertificate, "group: no certificate presented")
@@ -80,5 +83,8 @@ func (s *State) VerifyPeer(rawCerts [][]byte, now time.Time) (Identity, error) {
 	if err != nil {
 		return Identity{}, errorf(ErrUntrustedPeer, "group: peer certificate %q: %w", cn, err)
 	}
-	return Identity{NodeID: m.NodeID, Name: m.Name, Group: s.Name, Address: m.Address, NotAfter: leaf.NotAfter}, nil
+	if s.IsRevoked(leaf.SerialNumber) {
+		return Identity{}, errorf(ErrRevoked, "group: peer certificate of node %q (%s, serial %s) has been revoked by the group owner", m.Name, m.NodeID, serialHex(leaf))
+	}
+	return Identity{NodeID: m.NodeID, Name: m.Name, Group: s.Name, Address: m.Address, Pool: m.Pool, NotAfter: leaf.NotAfter, Serial: serialHex(leaf)}, nil
 }

@@ -92,7 +92,7 @@ func TestVerifyPeer(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := Identity{NodeID: bob.NodeID, Name: "bob", Group: "home", Address: bob.Address, NotAfter: bob.NodeCert.NotAfter}
+				want := Identity{NodeID: bob.NodeID, Name: "bob", Group: "home", Address: bob.Address, Pool: bob.Pool, NotAfter: bob.NodeCert.NotAfter, Serial: serialHex(bob.NodeCert)}
 				if id != want {
 					t.Errorf("identity %+v, want %+v", id, want)
 				}

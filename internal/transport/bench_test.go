@@ -54,12 +54,12 @@ func benchPair(b *testing.B, suite string) (tx *Transport, ps *Peer, rx *Transpo
 	tx, rx = mk(), mk()
 	ep := netip.MustParseAddrPort("192.0.2.1:6464")
 	ps = &Peer{NodeID: "rx"}
-	ss := &session{t: tx, peer: ps, vc: newVconn(tx, ep, true), keys: keys{send: aead}, done: make(chan struct{}), readyC: make(chan struct{})}
+	ss := &session{t: tx, peer: ps, vc: newVconn(tx, directPath(ep), true), keys: keys{send: aead}, done: make(chan struct{}), readyC: make(chan struct{})}
 	ss.remoteIndex.Store(7)
 	ss.markReady()
 	ps.active.Store(ss)
 	rp := &Peer{NodeID: "tx"}
-	rs = &session{t: rx, peer: rp, vc: newVconn(rx, ep, false), keys: keys{recv: aead}, localIndex: 7, reasm: newReassembler(1518), done: make(chan struct{})}
+	rs = &session{t: rx, peer: rp, vc: newVconn(rx, directPath(ep), false), keys: keys{recv: aead}, localIndex: 7, reasm: newReassembler(1518), done: make(chan struct{})}
 	rx.byIndex[7] = rs
 	return tx, ps, rx, rs
 }
@@ -111,7 +111,7 @@ func BenchmarkFramePath(b *testing.B) {
 						rs.replay = replayWindow{}
 					}
 					m := copy(buf, recs[k])
-					rx.receiveData(buf[:m], from, &nonce)
+					rx.receiveData(buf[:m], directPath(from), &nonce)
 				}
 				b.StopTimer()
 				if delivered == 0 && b.N > 1 {

@@ -16,18 +16,36 @@ var errBusy = errors.New("a handshake with this address is in progress")
 
 // Connect makes a session with the member at ep and waits for its Hello.
 func (t *Transport) Connect(ctx context.Context, ep netip.AddrPort) (*Peer, error) {
-	ep = netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port())
+	return t.connect(ctx, directPath(netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port())))
+}
+
+// ConnectVia makes a session with the member nodeID through relay, an up
+// peer that relays (a lighthouse). The session later moves to a direct
+// path on its own if hole punching opens one (see probe.go).
+func (t *Transport) ConnectVia(ctx context.Context, relay *Peer, nodeID string) (*Peer, error) {
+	num, ok := nodeNum(nodeID)
+	if !ok {
+		return nil, fmt.Errorf("bad node id %q", nodeID)
+	}
+	s := relay.active.Load()
+	if s == nil {
+		return nil, ErrNotReady
+	}
+	return t.connect(ctx, path{addr: s.vc.endpoint(), relay: relay, peer: num})
+}
+
+func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {
 	vc := newVconn(t, ep, true)
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if old := t.byAddr[ep]; old != nil && !old.established.Load() {
+	if old := t.byAddr[ep.key()]; old != nil && !old.established.Load() {
 		t.mu.Unlock()
 		return nil, errBusy
 	}
-	t.byAddr[ep] = vc
+	t.byAddr[ep.key()] = vc
 	t.mu.Unlock()
 	s, err := t.handshake(vc)
 	if err != nil {

@@ -85,7 +85,7 @@ func (ca *testCA) verify(raw [][]byte) (Identity, error) {
 	if _, err := c.Verify(x509.VerifyOptions{Roots: ca.pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return Identity{}, fmt.Errorf("peer certificate is not signed by the group CA: %w", err)
 	}
-	return Identity{NodeID: "id-" + c.Subject.CommonName, Name: c.Subject.CommonName}, nil
+	return Identity{NodeID: testNodeID(c.Subject.CommonName), Name: c.Subject.CommonName, Cert: c}, nil
 }
 
 // node is one transport on the simulated network, with the frames it got.
@@ -117,6 +117,11 @@ func (s *syncBuffer) String() string {
 
 func startNode(t testing.TB, n *netsim.Network, ca *testCA, name, addr string, keepalive time.Duration) *node {
 	t.Helper()
+	return startNodeWith(t, n, ca, name, addr, keepalive, nil)
+}
+
+func startNodeWith(t testing.TB, n *netsim.Network, ca *testCA, name, addr string, keepalive time.Duration, mod func(*Config)) *node {
+	t.Helper()
 	ap := netip.MustParseAddrPort(addr)
 	conn, err := n.Listen(ap)
 	if err != nil {
@@ -127,11 +132,11 @@ func startNode(t testing.TB, n *netsim.Network, ca *testCA, name, addr string, k
 	if os.Getenv("TRANSPORT_LOG") != "" {
 		w = io.MultiWriter(nd.logs, os.Stderr)
 	}
-	tr, err := New(Config{
+	cfg := Config{
 		Conn:        conn,
 		Certificate: ca.issue(t, name),
 		Verify:      ca.verify,
-		Self:        Identity{NodeID: "id-" + name, Name: name},
+		Self:        Identity{NodeID: testNodeID(name), Name: name},
 		Keepalive:   keepalive,
 		Logger:      slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
 		OnFrame: func(p *Peer, f []byte) {
@@ -139,7 +144,11 @@ func startNode(t testing.TB, n *netsim.Network, ca *testCA, name, addr string, k
 			nd.frames = append(nd.frames, append([]byte(nil), f...))
 			nd.mu.Unlock()
 		},
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	tr, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +170,7 @@ func (nd *node) waitUp(t testing.TB, name string, within time.Duration) *Peer {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		for _, p := range nd.t.UpPeers() {
-			if p.NodeID == "id-"+name {
+			if p.NodeID == testNodeID(name) {
 				return p
 			}
 		}
@@ -200,3 +209,8 @@ func checkGoroutines(t *testing.T) {
 }
 
 var _ = context.Background
+
+// testNodeID makes a node id of the real form (16 hex digits) from a name.
+func testNodeID(name string) string {
+	return fmt.Sprintf("%016x", []byte(name + "\x00\x00\x00\x00\x00\x00\x00\x00")[:8])
+}

@@ -21,7 +21,8 @@ type Peer struct {
 
 	bytesIn, bytesOut   atomic.Uint64
 	framesIn, framesOut atomic.Uint64
-	rtt                 atomic.Int64 // ns, last measured
+	rtt                 atomic.Int64  // ns, last measured
+	roles               atomic.Uint32 // wire.Role* from the peer's last Hello
 
 	// mu guards the fields below.
 	mu            sync.Mutex
@@ -37,6 +38,9 @@ func (p *Peer) Up() bool {
 	s := p.active.Load()
 	return s != nil
 }
+
+// Roles returns the roles the peer announced (wire.RoleLighthouse, wire.RoleRelay).
+func (p *Peer) Roles() uint8 { return uint8(p.roles.Load()) }
 
 // PeerStatus is a snapshot of one peer for status output.
 type PeerStatus struct {
@@ -73,8 +77,26 @@ func (p *Peer) Status() PeerStatus {
 	p.mu.Unlock()
 	if s := p.active.Load(); s != nil {
 		st.State, st.Path, st.Since = "up", "direct", up
-		st.Endpoint = s.vc.endpoint()
+		pa := s.vc.path()
+		if pa.relayed() {
+			st.Path = pa.String()
+			if rs := pa.relay.active.Load(); rs != nil {
+				st.Endpoint = rs.vc.endpoint()
+			}
+		} else {
+			st.Endpoint = pa.addr
+		}
 		st.Cipher = s.cipher
 	}
 	return st
+}
+
+// DisplayName is the peer's name, or its node id before one is known.
+func (p *Peer) DisplayName() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.name != "" {
+		return p.name
+	}
+	return p.NodeID
 }

@@ -27,9 +27,13 @@ func (t *Transport) readLoop() {
 		b := buf[:n]
 		switch Classify(b) {
 		case KindData:
-			t.receiveData(b, from, &nonce)
+			t.receiveData(b, directPath(from), &nonce)
 		case KindDTLS:
-			t.receiveDTLS(b, from)
+			t.receiveDTLS(b, directPath(from))
+		case KindRelay:
+			t.receiveRelay(b, from, &nonce)
+		case KindSTUN:
+			t.receiveSTUN(b, from)
 		default:
 			t.stNotDTLS.Add(1)
 		}
@@ -37,7 +41,7 @@ func (t *Transport) readLoop() {
 }
 
 // receiveData opens one data record and hands its frame on.
-func (t *Transport) receiveData(b []byte, from netip.AddrPort, nonce *[nonceLen]byte) {
+func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	t.idxMu.RLock()
 	s := t.byIndex[recordIndex(b)]
 	t.idxMu.RUnlock()
@@ -57,11 +61,15 @@ func (t *Transport) receiveData(b []byte, from netip.AddrPort, nonce *[nonceLen]
 	}
 	now := t.now()
 	s.lastRecv.Store(now)
-	if from != s.vc.endpoint() {
-		// An authenticated record from a new address: the peer's NAT moved
-		// it. Follow, as the receiver index already found the session.
-		s.vc.setEndpoint(from)
-		t.log.Info("peer endpoint changed", s.logAttrs()...)
+	if !from.relayed() {
+		s.lastDirect.Store(now)
+	}
+	if cur := s.vc.path(); from != cur && t.follow(s, cur, from, now) {
+		// An authenticated record by another path: the peer's NAT moved it,
+		// or a punched hole opened. The receiver index found the session
+		// whatever the path, so the session follows without a handshake.
+		s.vc.setPath(from)
+		t.log.Info("peer path changed", append(s.logAttrs(), "was", cur.String())...)
 	}
 	p, err := parsePayload(pl)
 	if err != nil {
@@ -95,7 +103,7 @@ func (t *Transport) receiveData(b []byte, from netip.AddrPort, nonce *[nonceLen]
 
 // receiveDTLS routes a DTLS datagram to its session: by Connection ID once
 // the session is established, by source address during a handshake.
-func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
+func (t *Transport) receiveDTLS(b []byte, from path) {
 	if cid, ok := recordCID(b); ok {
 		t.mu.Lock()
 		vc := t.byCID[cid]
@@ -111,7 +119,7 @@ func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
 		t.mu.Unlock()
 		return
 	}
-	vc := t.byAddr[from]
+	vc := t.byAddr[from.key()]
 	switch {
 	case !ch && vc != nil:
 		t.mu.Unlock()
@@ -135,7 +143,7 @@ func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
 			t.mu.Unlock()
 			return // ours wins; the peer will answer it as server
 		}
-		delete(t.byAddr, from)
+		delete(t.byAddr, from.key())
 		t.mu.Unlock()
 		vc.gaveWay.Store(true)
 		_ = vc.Close() // our client handshake gives way
@@ -149,7 +157,7 @@ func (t *Transport) receiveDTLS(b []byte, from netip.AddrPort) {
 		return
 	}
 	nvc := newVconn(t, from, false)
-	t.byAddr[from] = nvc
+	t.byAddr[from.key()] = nvc
 	t.pending++
 	t.wg.Add(1)
 	t.mu.Unlock()
@@ -165,7 +173,7 @@ func (t *Transport) accept(vc *vconn) {
 	t.mu.Lock()
 	t.pending--
 	t.mu.Unlock()
-	if err != nil {
+	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects
 		// our certificate aborts before it sends its own.
 		t.handshakeFailed(vc.endpoint(), fmt.Errorf("%w (as server; if the peer logged a certificate error, it belongs to another group)", err))

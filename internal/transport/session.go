@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +28,7 @@ type session struct {
 	keys       keys
 	cipher     string
 	created    int64         // nanotime
+	fallback   path          // the relayed path the session began on, if it did
 	done       chan struct{} // closed when the session closes
 	readyC     chan struct{} // closed when the peer's Hello arrived
 	readyOnce  sync.Once
@@ -37,6 +39,7 @@ type session struct {
 	fragID      atomic.Uint32
 	lastRecv    atomic.Int64 // nanotime of the last authenticated packet
 	lastSend    atomic.Int64 // nanotime of the last data record sent
+	lastDirect  atomic.Int64 // nanotime of the last authenticated record on a direct path
 	lastPing    atomic.Int64
 	pingSeq     atomic.Uint64
 	retireAt    atomic.Int64 // nanotime after which a replaced session closes; 0 = not replaced
@@ -49,6 +52,9 @@ type session struct {
 	mu           sync.Mutex
 	peerInstance uint64
 	closeReason  string
+	candidates   []netip.AddrPort // where to probe for a direct path
+	probeUntil   int64            // nanotime the current punch burst ends
+	lastProbe    int64
 
 	closeOnce sync.Once
 }
@@ -88,6 +94,10 @@ func (s *session) readControl() {
 		case *wire.Bye:
 			s.close("peer said bye: " + m.Reason)
 			return
+		default:
+			if s.t.cfg.OnControl != nil && s.ready.Load() {
+				s.t.cfg.OnControl(s.peer, m)
+			}
 		}
 	}
 }
@@ -111,6 +121,7 @@ func (s *session) sendHello() {
 		Name:     s.t.cfg.Self.Name,
 		Version:  s.t.cfg.Version,
 		MaxFrame: uint32(s.t.maxFrame),
+		Roles:    s.t.roles(),
 	})
 }
 
@@ -137,17 +148,22 @@ func (s *session) close(reason string) {
 }
 
 func (s *session) logAttrs() []any {
-	return []any{slog.String("peer", s.id.Name), slog.String("node", s.id.NodeID), slog.String("endpoint", s.vc.endpoint().String())}
+	return []any{slog.String("peer", s.id.Name), slog.String("node", s.id.NodeID), slog.String("path", s.vc.path().String())}
 }
 
 // maxPayload is the largest data record payload that fits the underlay MTU
 // on the session's current path.
 func (s *session) maxPayload() int {
+	p := s.vc.path()
 	ipHeader := 20
-	if s.vc.endpoint().Addr().Is6() {
+	if p.addr.Addr().Is6() {
 		ipHeader = 40
 	}
-	return s.t.underlayMTU - ipHeader - 8 - overhead
+	n := s.t.underlayMTU - ipHeader - 8 - overhead
+	if p.relayed() {
+		n -= relayHeaderLen
+	}
+	return n
 }
 
 func (s *session) readyCh() <-chan struct{} { return s.readyC }

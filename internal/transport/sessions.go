@@ -12,6 +12,7 @@ var byeShutdown = &wire.Bye{Reason: "shutdown"}
 // it, and settles which session wins when there are two with one peer.
 func (t *Transport) onHello(s *session, h *wire.Hello) {
 	s.remoteIndex.Store(h.Index)
+	s.peer.roles.Store(uint32(h.Roles))
 	s.mu.Lock()
 	s.peerInstance = h.Instance
 	s.mu.Unlock()
@@ -116,8 +117,8 @@ func (t *Transport) forgetVconnLocked(vc *vconn) {
 			delete(t.byCID, cid)
 		}
 	}
-	if ep := vc.endpoint(); t.byAddr[ep] == vc {
-		delete(t.byAddr, ep)
+	if k := vc.path().key(); t.byAddr[k] == vc {
+		delete(t.byAddr, k)
 	}
 }
 
@@ -147,9 +148,10 @@ func (t *Transport) timerLoop() {
 	tk := time.NewTicker(tick)
 	defer tk.Stop()
 	keepalive := int64(t.keepalive)
-	// deadAfter: three keepalives missed in a row. Loss of one or two is
-	// common on a busy uplink; three means the peer or the path is gone.
-	deadAfter := 3 * keepalive
+	// deadAfter: four keepalives missed in a row. Loss of one or two is
+	// common on a busy uplink; after two a lost direct path falls back to
+	// its relay (above); four means the peer or every path is gone.
+	deadAfter := 4 * keepalive
 	var live []*session
 	for {
 		select {
@@ -179,9 +181,19 @@ func (t *Transport) timerLoop() {
 			if !s.ready.Load() {
 				continue
 			}
+			if fb := s.fallback; fb.relayed() && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
+				// The direct path went quiet (a NAT lost its mapping):
+				// back to the relay, and punch again.
+				s.vc.setPath(fb)
+				s.mu.Lock()
+				s.probeUntil = now + int64(probeBurst)
+				s.mu.Unlock()
+				t.log.Info("direct path lost, back to the relay", s.logAttrs()...)
+			}
 			if now-s.lastSend.Load() >= keepalive {
 				t.sendKeepalive(s)
 			}
+			t.probe(s, now)
 			if now-s.lastPing.Load() >= keepalive {
 				s.ping(now)
 			}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+
+	"github.com/ipopd/ipopd/internal/wire"
 	"golang.org/x/sys/cpu"
 )
 
@@ -33,6 +35,10 @@ type Identity struct {
 	NodeID  string
 	Name    string
 	Address netip.Addr
+	Cert    *x509.Certificate // the peer's leaf certificate
+	// Joiner is set for a client that has no member certificate yet and
+	// came to join with an invite (see JoinSession).
+	Joiner bool
 }
 
 // Config configures a Transport.
@@ -57,6 +63,17 @@ type Config struct {
 	OnNewPeer func(p *Peer)
 	// OnPeerUp and OnPeerDown report a peer's state changes.
 	OnPeerUp, OnPeerDown func(p *Peer)
+	// OnControl receives the control messages of member sessions that the
+	// transport does not handle itself (CRL, renewal, join forwarding). It
+	// runs on the session's reader goroutine.
+	OnControl func(p *Peer, m any)
+	// Lighthouse makes this member answer STUN on its port; Relay makes it
+	// forward datagrams between members that cannot reach each other.
+	Lighthouse, Relay bool
+	// OnJoin, when set, lets clients without a member certificate make a
+	// session to ask to join with an invite; it receives their messages.
+	// Nil: such clients are refused in the handshake.
+	OnJoin func(j *JoinSession, m any)
 }
 
 // Timings. Each says why it has its value.
@@ -96,6 +113,8 @@ type Stats struct {
 	HandshakeLimit uint64 // ClientHellos dropped at the pending limit
 	SendErrors     uint64 // socket write errors
 	NoSession      uint64 // frames for a peer that is down
+	Relayed        uint64 // datagrams this member relayed for others
+	RelayDropped   uint64 // relay envelopes refused (unknown sender or destination)
 }
 
 // Transport is a member's socket and its sessions with peers.
@@ -118,6 +137,7 @@ type Transport struct {
 
 	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
+	stRelayed, stRelayDropped                              atomic.Uint64
 
 	// idxMu guards byIndex; separate from mu so the receive path takes only
 	// a read lock.
@@ -125,13 +145,15 @@ type Transport struct {
 	byIndex map[uint32]*session
 
 	upPeers atomic.Pointer[[]*Peer] // peers with an active session, for flooding
+	cert    atomic.Pointer[tls.Certificate]
 
 	// mu guards the fields below. Lock order: mu before Peer.mu and session.mu.
 	mu           sync.Mutex
 	closed       bool
 	byCID        map[[cidLen]byte]*vconn
-	byAddr       map[netip.AddrPort]*vconn // handshakes, by remote address
-	pending      int                       // server handshakes in progress
+	byAddr       map[pathKey]*vconn // handshakes, by remote address (and relayed peer)
+	pending      int                // server handshakes in progress
+	joins        int                // join sessions open
 	sessions     map[*session]struct{}
 	peers        map[string]*Peer
 	endpointNode map[string]string // configured endpoint -> node id seen there
@@ -141,7 +163,7 @@ type Transport struct {
 // packetBuf is a send buffer: one datagram and the nonce scratch that
 // would otherwise escape to the heap on every Seal.
 type packetBuf struct {
-	b     [maxDatagram]byte
+	b     [relayHeaderLen + maxDatagram]byte // headroom for a relay envelope, then the record
 	nonce [nonceLen]byte
 }
 
@@ -193,13 +215,14 @@ func New(cfg Config) (*Transport, error) {
 		cancel:       cancel,
 		byIndex:      make(map[uint32]*session),
 		byCID:        make(map[[cidLen]byte]*vconn),
-		byAddr:       make(map[netip.AddrPort]*vconn),
+		byAddr:       make(map[pathKey]*vconn),
 		sessions:     make(map[*session]struct{}),
 		peers:        make(map[string]*Peer),
 		endpointNode: make(map[string]string),
 		failLog:      make(map[netip.Addr]time.Time),
 	}
 	t.bufs.New = func() any { return new(packetBuf) }
+	t.SetCertificate(cfg.Certificate)
 	empty := []*Peer{}
 	t.upPeers.Store(&empty)
 	return t, nil
@@ -269,6 +292,8 @@ func (t *Transport) Stats() Stats {
 		HandshakeLimit: t.stHandshakeLimit.Load(),
 		SendErrors:     t.stSendErrors.Load(),
 		NoSession:      t.stNoSession.Load(),
+		Relayed:        t.stRelayed.Load(),
+		RelayDropped:   t.stRelayDropped.Load(),
 	}
 }
 
@@ -294,7 +319,12 @@ func (t *Transport) LocalAddr() net.Addr { return t.conn.LocalAddr() }
 // the verified peer identity.
 func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 	return &dtls.Config{
-		Certificates: []tls.Certificate{t.cfg.Certificate},
+		// The certificate is looked up per handshake so that a renewed one
+		// is used from the next handshake on, without a restart.
+		GetCertificate: func(*dtls.ClientHelloInfo) (*tls.Certificate, error) { return t.cert.Load(), nil },
+		GetClientCertificate: func(*dtls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return t.cert.Load(), nil
+		},
 		// The group CA check is ours, in VerifyPeerCertificate, for both
 		// roles: certificates name nodes, not hosts, so the stock hostname
 		// check does not apply.
@@ -303,6 +333,13 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			got, err := t.cfg.Verify(raw)
 			if err != nil {
+				// Not a member: as server, maybe a joiner with an invite.
+				if !vc.client && t.cfg.OnJoin != nil {
+					if j, jerr := joinerIdentity(raw); jerr == nil {
+						*id = j
+						return nil
+					}
+				}
 				return err
 			}
 			if got.NodeID == t.cfg.Self.NodeID {
@@ -317,6 +354,23 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 		FlightInterval:        flightInterval,
 		LoggerFactory:         pionLogs{t.log},
 	}
+}
+
+func (t *Transport) roles() uint8 {
+	var r uint8
+	if t.cfg.Lighthouse {
+		r |= wire.RoleLighthouse
+	}
+	if t.cfg.Relay {
+		r |= wire.RoleRelay
+	}
+	return r
+}
+
+// SetCertificate replaces this node's certificate for new handshakes
+// (after a renewal). Sessions already up keep theirs.
+func (t *Transport) SetCertificate(c tls.Certificate) {
+	t.cert.Store(&c)
 }
 
 func (t *Transport) registerCID(cid [cidLen]byte, vc *vconn) {
@@ -361,6 +415,10 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		return nil, err
 	}
 	vc.established.Store(true)
+	if id.Joiner {
+		t.startJoinSession(vc, conn, id)
+		return nil, errJoinerSession
+	}
 	now := t.now()
 	s := &session{
 		t:       t,
@@ -371,9 +429,15 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		keys:    ks,
 		cipher:  state.CipherSuiteID.String(),
 		created: now,
-		done:    make(chan struct{}),
-		readyC:  make(chan struct{}),
-		reasm:   newReassembler(t.maxFrame),
+		fallback: func() path {
+			if p := vc.path(); p.relayed() {
+				return p
+			}
+			return path{}
+		}(),
+		done:   make(chan struct{}),
+		readyC: make(chan struct{}),
+		reasm:  newReassembler(t.maxFrame),
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)

@@ -154,12 +154,13 @@ func TestReplayAndForgeryDropped(t *testing.T) {
 
 	// Build a record as a sends it, then play it to b twice.
 	pkt := new(packetBuf)
-	pkt.b[headerLen] = payloadFrame
-	copy(pkt.b[headerLen+1:], frameOf(60, 9))
+	rb := pkt.b[relayHeaderLen:]
+	rb[headerLen] = payloadFrame
+	copy(rb[headerLen+1:], frameOf(60, 9))
 	c := s.sendCounter.Add(1) - 1
-	putHeader(pkt.b[:], s.remoteIndex.Load(), c)
-	m := seal(s.keys.send, pkt.b[:], 61, &pkt.nonce)
-	rec := append([]byte(nil), pkt.b[:m]...)
+	putHeader(rb, s.remoteIndex.Load(), c)
+	m := seal(s.keys.send, rb, 61, &pkt.nonce)
+	rec := append([]byte(nil), rb[:m]...)
 	inject, _ := n.Listen(netip.MustParseAddrPort("10.0.0.1:7000"))
 	defer inject.Close()
 	inject.WriteToUDPAddrPort(rec, b.addr)
@@ -192,4 +193,64 @@ func TestSilentPeerGoesDown(t *testing.T) {
 	waitFor(t, 5*time.Second, "peer down", func() bool { return !pb.Up() })
 	n.Block(a.addr.Addr(), b.addr.Addr(), false)
 	a.waitUp(t, "b", 10*time.Second)
+}
+
+// TestRelayThenDirect: two members that cannot reach each other make a
+// session through a relay; frames flow end to end encrypted; once the path
+// opens and they probe, the session moves to the direct path without a new
+// handshake.
+func TestRelayThenDirect(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New()
+	ca := newTestCA(t, "home")
+	l := startNodeWith(t, n, ca, "lh", "10.0.0.100:6464", time.Second, func(c *Config) { c.Relay, c.Lighthouse = true, true })
+	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
+	b := startNode(t, n, ca, "b", "10.0.0.2:6464", time.Second)
+	n.Block(a.addr.Addr(), b.addr.Addr(), true)
+	a.t.Maintain(context.Background(), l.addr.String())
+	b.t.Maintain(context.Background(), l.addr.String())
+	la := a.waitUp(t, "lh", 5*time.Second)
+	b.waitUp(t, "lh", 5*time.Second)
+
+	pb, err := a.t.ConnectVia(context.Background(), la, testNodeID("b"))
+	if err != nil {
+		t.Fatalf("connect via relay: %v\n%s", err, a.logs)
+	}
+	pa := b.waitUp(t, "a", 5*time.Second)
+	if st := pb.Status(); st.Path != "relay via lh" {
+		t.Fatalf("path = %q, want relay via lh", st.Path)
+	}
+	if err := a.t.SendFrame(pb, frameOf(1514, 3)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "frame through the relay", func() bool { return len(b.received()) == 1 })
+	if l.t.Stats().Relayed == 0 {
+		t.Fatal("relay counted nothing")
+	}
+	idx := pb.active.Load().localIndex
+
+	// Open the path; both probe; both move to direct.
+	n.Block(a.addr.Addr(), b.addr.Addr(), false)
+	a.t.Probe(pb, []netip.AddrPort{b.addr})
+	b.t.Probe(pa, []netip.AddrPort{a.addr})
+	waitFor(t, 5*time.Second, "direct path both ways", func() bool {
+		return pb.Status().Path == "direct" && pa.Status().Path == "direct"
+	})
+	if pb.active.Load().localIndex != idx {
+		t.Fatal("the session was replaced instead of moved")
+	}
+	relayedBefore := l.t.Stats().Relayed
+	a.t.SendFrame(pb, frameOf(100, 4))
+	waitFor(t, 3*time.Second, "frame on the direct path", func() bool { return len(b.received()) == 2 })
+	if l.t.Stats().Relayed != relayedBefore {
+		t.Fatal("frame still went through the relay")
+	}
+	// A relay refuses envelopes from strangers.
+	x, _ := n.Listen(netip.MustParseAddrPort("10.0.0.66:1"))
+	defer x.Close()
+	env := make([]byte, relayHeaderLen+20)
+	num, _ := nodeNum(testNodeID("b"))
+	putRelayHeader(env, relayTo, num)
+	x.WriteToUDPAddrPort(env, l.addr)
+	waitFor(t, 2*time.Second, "stranger's envelope dropped", func() bool { return l.t.Stats().RelayDropped > 0 })
 }

@@ -20,7 +20,7 @@ type vconn struct {
 	client bool
 	buf    *packetio.Buffer
 
-	ep atomic.Pointer[netip.AddrPort] // where to send
+	ep atomic.Pointer[path] // where to send
 
 	closed  atomic.Bool
 	gaveWay atomic.Bool // closed because the peer's simultaneous handshake won
@@ -42,20 +42,19 @@ const cidLen = 8
 // whole handshake flight many times over.
 const maxVconnBuffered = 256 << 10
 
-func newVconn(t *Transport, ep netip.AddrPort, client bool) *vconn {
+func newVconn(t *Transport, ep path, client bool) *vconn {
 	c := &vconn{t: t, client: client, buf: packetio.NewBuffer()}
 	c.buf.SetLimitSize(maxVconnBuffered)
 	c.ep.Store(&ep)
 	return c
 }
 
-func (c *vconn) endpoint() netip.AddrPort { return *c.ep.Load() }
+func (c *vconn) path() path { return *c.ep.Load() }
 
-func (c *vconn) setEndpoint(ep netip.AddrPort) {
-	if c.endpoint() != ep {
-		c.ep.Store(&ep)
-	}
-}
+func (c *vconn) setPath(p path) { c.ep.Store(&p) }
+
+// endpoint is the address datagrams go to (the relay's for a relayed path).
+func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 
 // deliver queues one datagram for the DTLS session; when the session is
 // not reading fast enough the datagram is dropped, as the network would.
@@ -100,7 +99,7 @@ func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
 			c.mu.Unlock()
 		}
 	}
-	return c.t.conn.WriteToUDPAddrPort(p, c.endpoint())
+	return c.t.writeTo(p, c.path())
 }
 
 func (c *vconn) ourRandom() []byte {

@@ -20,6 +20,25 @@ const (
 	TypePing  Type = 2 // Ping: liveness and round-trip time
 	TypePong  Type = 3 // Pong: answer to a Ping
 	TypeBye   Type = 4 // Bye: the sender is shutting this session down on purpose
+
+	// Joining, on a session whose client has no member certificate yet.
+	TypeJoinHello   Type = 10 // joiner -> member: who are you (answer: JoinInfo)
+	TypeJoinInfo    Type = 11 // member -> joiner: the group's CA certificate
+	TypeJoinRequest Type = 12 // joiner -> member: proof of the invite secret and the public key
+	TypeJoinReply   Type = 13 // member -> joiner: the signed certificate, or why not
+
+	// Between members.
+	TypeJoinForward Type = 20 // member -> owner: a joiner's request, with its session binding
+	TypeJoinResult  Type = 21 // owner -> member: the answer to a JoinForward
+	TypeCRL         Type = 22 // a signed revocation list, spread by every member that gets a newer one
+	TypeRenew       Type = 23 // member -> owner: renew my certificate
+	TypeRenewed     Type = 24 // owner -> member: the renewed certificate, or why not
+
+	// Discovery, with lighthouses.
+	TypeAnnounce     Type = 30 // member -> lighthouse: my candidate addresses
+	TypeDirectory    Type = 31 // lighthouse -> member: the members it knows and their candidates
+	TypePunchRequest Type = 32 // member -> lighthouse: help me reach this member directly
+	TypePunch        Type = 33 // lighthouse -> both members: probe these candidates now
 )
 
 func (t Type) String() string {
@@ -32,6 +51,32 @@ func (t Type) String() string {
 		return "pong"
 	case TypeBye:
 		return "bye"
+	case TypeJoinHello:
+		return "join-hello"
+	case TypeJoinInfo:
+		return "join-info"
+	case TypeJoinRequest:
+		return "join-request"
+	case TypeJoinReply:
+		return "join-reply"
+	case TypeJoinForward:
+		return "join-forward"
+	case TypeJoinResult:
+		return "join-result"
+	case TypeCRL:
+		return "crl"
+	case TypeRenew:
+		return "renew"
+	case TypeRenewed:
+		return "renewed"
+	case TypeAnnounce:
+		return "announce"
+	case TypeDirectory:
+		return "directory"
+	case TypePunchRequest:
+		return "punch-request"
+	case TypePunch:
+		return "punch"
 	}
 	return fmt.Sprintf("type(%d)", byte(t))
 }
@@ -51,7 +96,15 @@ type Hello struct {
 	Version string `cbor:"4,keyasint,omitempty"`
 	// MaxFrame is the largest Ethernet frame the sender accepts.
 	MaxFrame uint32 `cbor:"5,keyasint,omitempty"`
+	// Roles the sender plays for the group (RoleLighthouse, RoleRelay).
+	Roles uint8 `cbor:"6,keyasint,omitempty"`
 }
+
+// Roles a member can play.
+const (
+	RoleLighthouse = 1 << 0 // keeps the directory, answers STUN, coordinates punching
+	RoleRelay      = 1 << 1 // forwards datagrams between members
+)
 
 // Ping asks for a Pong carrying the same Seq and Time.
 type Ping struct {
@@ -65,6 +118,92 @@ type Pong Ping
 // Bye says the sender closes the session on purpose (shutdown, revocation).
 type Bye struct {
 	Reason string `cbor:"1,keyasint,omitempty"`
+}
+
+// JoinHello opens a join: the joiner asks for the group's CA certificate
+// before it sends anything secret.
+type JoinHello struct {
+	Version string `cbor:"1,keyasint,omitempty"`
+}
+
+// JoinInfo answers JoinHello.
+type JoinInfo struct {
+	Group  string `cbor:"1,keyasint"`
+	CACert []byte `cbor:"2,keyasint"` // DER
+}
+
+// JoinRequest carries a group.JoinRequest (its own encoding).
+type JoinRequest struct {
+	Request []byte `cbor:"1,keyasint"`
+}
+
+// JoinReply answers JoinRequest: Result (a group.JoinResult) or Error.
+type JoinReply struct {
+	Result []byte `cbor:"1,keyasint,omitempty"`
+	Error  string `cbor:"2,keyasint,omitempty"`
+}
+
+// JoinForward passes a joiner's request to the owner, with the binding
+// (exported keying material) of the joiner's session that the proof covers.
+type JoinForward struct {
+	ID      uint64 `cbor:"1,keyasint"`
+	Request []byte `cbor:"2,keyasint"`
+	Binding []byte `cbor:"3,keyasint"`
+}
+
+// JoinResult answers JoinForward.
+type JoinResult struct {
+	ID     uint64 `cbor:"1,keyasint"`
+	Result []byte `cbor:"2,keyasint,omitempty"`
+	Error  string `cbor:"3,keyasint,omitempty"`
+}
+
+// CRL carries the group's current certificate revocation list (DER).
+type CRL struct {
+	CRL []byte `cbor:"1,keyasint"`
+}
+
+// Renew asks the owner for a fresh certificate for the sender's key (the
+// owner takes the certificate of the session it arrives on).
+type Renew struct {
+	ID uint64 `cbor:"1,keyasint"`
+}
+
+// Renewed answers Renew.
+type Renewed struct {
+	ID    uint64 `cbor:"1,keyasint"`
+	Cert  []byte `cbor:"2,keyasint,omitempty"`
+	Error string `cbor:"3,keyasint,omitempty"`
+}
+
+// Announce tells a lighthouse this member's own (host) candidates; the
+// lighthouse adds the address it sees the member at.
+type Announce struct {
+	Candidates []string `cbor:"1,keyasint,omitempty"`
+}
+
+// DirectoryEntry is one member in a Directory.
+type DirectoryEntry struct {
+	NodeID     string   `cbor:"1,keyasint"`
+	Name       string   `cbor:"2,keyasint,omitempty"`
+	Candidates []string `cbor:"3,keyasint,omitempty"`
+}
+
+// Directory lists the members a lighthouse has sessions with.
+type Directory struct {
+	Members []DirectoryEntry `cbor:"1,keyasint"`
+}
+
+// PunchRequest asks a lighthouse to coordinate a direct path to Target.
+type PunchRequest struct {
+	Target string `cbor:"1,keyasint"`
+}
+
+// Punch tells a member to probe the candidates of NodeID now; the
+// lighthouse sends one to each side at the same moment.
+type Punch struct {
+	NodeID     string   `cbor:"1,keyasint"`
+	Candidates []string `cbor:"2,keyasint,omitempty"`
 }
 
 var (
@@ -105,6 +244,32 @@ func Marshal(m any) ([]byte, error) {
 		t = TypePong
 	case Bye, *Bye:
 		t = TypeBye
+	case JoinHello, *JoinHello:
+		t = TypeJoinHello
+	case JoinInfo, *JoinInfo:
+		t = TypeJoinInfo
+	case JoinRequest, *JoinRequest:
+		t = TypeJoinRequest
+	case JoinReply, *JoinReply:
+		t = TypeJoinReply
+	case JoinForward, *JoinForward:
+		t = TypeJoinForward
+	case JoinResult, *JoinResult:
+		t = TypeJoinResult
+	case CRL, *CRL:
+		t = TypeCRL
+	case Renew, *Renew:
+		t = TypeRenew
+	case Renewed, *Renewed:
+		t = TypeRenewed
+	case Announce, *Announce:
+		t = TypeAnnounce
+	case Directory, *Directory:
+		t = TypeDirectory
+	case PunchRequest, *PunchRequest:
+		t = TypePunchRequest
+	case Punch, *Punch:
+		t = TypePunch
 	default:
 		return nil, fmt.Errorf("wire: cannot marshal %T", m)
 	}
@@ -137,6 +302,32 @@ func Unmarshal(b []byte) (any, error) {
 		m = &Pong{}
 	case TypeBye:
 		m = &Bye{}
+	case TypeJoinHello:
+		m = &JoinHello{}
+	case TypeJoinInfo:
+		m = &JoinInfo{}
+	case TypeJoinRequest:
+		m = &JoinRequest{}
+	case TypeJoinReply:
+		m = &JoinReply{}
+	case TypeJoinForward:
+		m = &JoinForward{}
+	case TypeJoinResult:
+		m = &JoinResult{}
+	case TypeCRL:
+		m = &CRL{}
+	case TypeRenew:
+		m = &Renew{}
+	case TypeRenewed:
+		m = &Renewed{}
+	case TypeAnnounce:
+		m = &Announce{}
+	case TypeDirectory:
+		m = &Directory{}
+	case TypePunchRequest:
+		m = &PunchRequest{}
+	case TypePunch:
+		m = &Punch{}
 	default:
 		return nil, fmt.Errorf("%w %d", ErrUnknownType, b[0])
 	}

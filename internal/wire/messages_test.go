@@ -13,6 +13,21 @@ func TestRoundTrip(t *testing.T) {
 		&Pong{Seq: 3, Time: -1},
 		&Bye{Reason: "shutdown"},
 		&Bye{},
+		&JoinHello{Version: "1"},
+		&JoinInfo{Group: "home", CACert: []byte{1, 2, 3}},
+		&JoinRequest{Request: []byte{4}},
+		&JoinReply{Error: "invite used"},
+		&JoinReply{Result: []byte{5}},
+		&JoinForward{ID: 9, Request: []byte{1}, Binding: []byte{2}},
+		&JoinResult{ID: 9, Result: []byte{3}},
+		&CRL{CRL: []byte{0x30, 0}},
+		&Renew{ID: 1},
+		&Renewed{ID: 1, Cert: []byte{0x30}},
+		&Announce{Candidates: []string{"192.168.1.2:6464"}},
+		&Directory{Members: []DirectoryEntry{{NodeID: "0011223344556677", Name: "r2", Candidates: []string{"1.2.3.4:5"}}}},
+		&PunchRequest{Target: "0011223344556677"},
+		&Punch{NodeID: "0011223344556677", Candidates: []string{"1.2.3.4:5"}},
+		&Hello{Index: 1, Roles: RoleLighthouse | RoleRelay},
 	} {
 		b, err := Marshal(m)
 		if err != nil {

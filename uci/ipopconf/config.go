@@ -35,6 +35,8 @@ type Config struct {
 	ControlSocket string        // control_socket: path of the CLI socket
 	GoMemLimit    int64         // gomemlimit: bytes; 0 = Go's default
 	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
+	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
+	Relay         bool          // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
 }
 
 // Default returns the configuration used for every option the file does not
@@ -54,6 +56,7 @@ func Default() Config {
 		MACAging:      300 * time.Second,
 		Keepalive:     5 * time.Second,
 		ControlSocket: "/var/run/ipopd.sock",
+		Relay:         true,
 	}
 }
 
@@ -150,6 +153,8 @@ var specs = []spec{
 		},
 		format: func(c *Config) []string { return append([]string(nil), c.Endpoints...) },
 	},
+	boolOpt("lighthouse", func(c *Config) *bool { return &c.Lighthouse }),
+	boolOpt("relay", func(c *Config) *bool { return &c.Relay }),
 	boolOpt("guard_dhcp", func(c *Config) *bool { return &c.GuardDHCP }),
 	boolOpt("guard_ra", func(c *Config) *bool { return &c.GuardRA }),
 	intOpt("flood_limit", 0, maxRate, "frames per second", func(c *Config) *int { return &c.FloodLimit }),

@@ -18,6 +18,11 @@ type port interface {
 	ReadFrame(buf []byte) (int, error)
 	// WriteFrame sends one frame; b is not retained.
 	WriteFrame(b []byte) error
+	// Interrupt makes blocked and later ReadFrame and WriteFrame calls
+	// fail at once, without closing: closing a promiscuous packet socket
+	// takes the kernel's rtnl lock, which namespace teardown can hold for
+	// seconds, and the counters must be printed before that.
+	Interrupt()
 	Close() error
 }
 
@@ -96,6 +101,11 @@ func (d *direction) readLoop(stop <-chan struct{}) {
 	for {
 		n, err := d.src.ReadFrame(buf)
 		if err != nil {
+			select {
+			case <-stop:
+				return // interrupted to stop: not an error
+			default:
+			}
 			if errors.Is(err, os.ErrClosed) {
 				return
 			}
@@ -164,8 +174,8 @@ func newForwarder(a, b port, imp impairment) *forwarder {
 	}
 }
 
-// run forwards until ctx ends, then closes both ports and waits for its
-// four goroutines.
+// run forwards until ctx ends, then interrupts both ports and waits for
+// its four goroutines. The caller closes the ports.
 func (fw *forwarder) run(ctx context.Context) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -176,8 +186,8 @@ func (fw *forwarder) run(ctx context.Context) {
 	}
 	<-ctx.Done()
 	close(stop)
-	fw.a.Close()
-	fw.b.Close()
+	fw.a.Interrupt()
+	fw.b.Interrupt()
 	wg.Wait()
 }
 

@@ -86,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "impair:", err)
 		return 1
 	}
+	// Deferred closes run after the final counters are printed.
+	defer a.Close()
+	defer b.Close()
 	fw := newForwarder(a, b, cfg.imp)
 	fmt.Fprintf(stdout, "impair: ready a=%s b=%s delay=%v jitter=%v loss=%v queue=%d\n",
 		cfg.a, cfg.b, cfg.imp.delay, cfg.imp.jitter, cfg.imp.loss, cfg.imp.queue)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,8 +25,8 @@ const (
 
 // packetPort is an AF_PACKET socket bound to one interface, in promiscuous
 // mode, reading and writing frames with their virtio-net header. The socket
-// is non-blocking and driven by the runtime poller, so Close wakes a
-// blocked ReadFrame.
+// is non-blocking and driven by the runtime poller, so deadlines (and Close)
+// wake a blocked ReadFrame.
 type packetPort struct {
 	name    string
 	ifindex int
@@ -96,8 +97,8 @@ func (p *packetPort) ReadFrame(buf []byte) (int, error) {
 			return rerr != unix.EAGAIN
 		})
 		if err != nil {
-			// RawConn reports only closing (and deadlines, which we
-			// never set): make it recognisable as os.ErrClosed.
+			// RawConn reports only closing and the deadline set by
+			// Interrupt: make both recognisable as os.ErrClosed.
 			return 0, fmt.Errorf("%s: %w: %v", p.name, os.ErrClosed, err)
 		}
 		if rerr != nil {
@@ -141,5 +142,9 @@ func (p *packetPort) WriteFrame(b []byte) error {
 	return nil
 }
 
-// Close closes the socket and wakes a blocked ReadFrame.
+// Interrupt wakes blocked reads and writes and fails later ones, through
+// an expired deadline.
+func (p *packetPort) Interrupt() { _ = p.f.SetDeadline(time.Unix(1, 0)) }
+
+// Close closes the socket.
 func (p *packetPort) Close() error { return p.f.Close() }

@@ -1,0 +1,302 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipopd/ipopd/internal/transport"
+	"github.com/ipopd/ipopd/internal/wire"
+)
+
+// Discovery through lighthouses.
+//
+// Lighthouse side: every member announces its own addresses; the
+// lighthouse adds the address it sees the member at (its NAT's mapping)
+// and sends every member the directory of members and their candidates
+// whenever it changes. On a PunchRequest it sends Punch to both members at
+// once, so that both probe each other's candidates at the same moment.
+//
+// Member side: for every member in a directory that it has no session
+// with, the member with the smaller node id makes one through the
+// lighthouse's relay (the other waits for it, so the two never dial at
+// once), then asks the lighthouse to coordinate punching. The session
+// moves to the direct path by itself when a probe gets through (package
+// transport, probe.go).
+
+const (
+	// directoryEvery resends the directory even without changes: a member
+	// that lost one catches up.
+	directoryEvery = 30 * time.Second
+	// announceEvery re-announces candidates (interface addresses change).
+	announceEvery = 60 * time.Second
+	// repunchEvery retries punching for sessions still relayed: NAT
+	// mappings come and go.
+	repunchEvery = 30 * time.Second
+	// viaRetry is the pause between attempts to reach a member through a
+	// relay that failed.
+	viaRetry = 5 * time.Second
+)
+
+type discovery struct {
+	d  *Daemon
+	m  *member
+	mu sync.Mutex // guards the fields below
+	// Lighthouse: what members announced.
+	announced map[string][]string // node id -> host candidates
+	dirty     bool
+	// Member: candidates of members, from directories.
+	cands   map[string][]netip.AddrPort
+	dialing map[string]bool
+}
+
+func newDiscovery(d *Daemon, m *member) *discovery {
+	return &discovery{d: d, m: m, announced: map[string][]string{}, cands: map[string][]netip.AddrPort{}, dialing: map[string]bool{}}
+}
+
+func (x *discovery) isLighthouse() bool {
+	x.d.mu.Lock()
+	defer x.d.mu.Unlock()
+	return x.d.cfg.Lighthouse
+}
+
+// peerUp: announce ourselves to a lighthouse; a lighthouse publishes the
+// new member.
+func (x *discovery) peerUp(p *transport.Peer) {
+	if p.Roles()&wire.RoleLighthouse != 0 {
+		x.announce(p)
+	}
+	if x.isLighthouse() {
+		x.mu.Lock()
+		x.dirty = true
+		x.mu.Unlock()
+	}
+}
+
+func (x *discovery) peerDown(p *transport.Peer) {
+	if x.isLighthouse() {
+		x.mu.Lock()
+		x.dirty = true
+		x.mu.Unlock()
+	}
+}
+
+func (x *discovery) announce(p *transport.Peer) {
+	x.d.mu.Lock()
+	port := x.d.cfg.ListenPort
+	x.d.mu.Unlock()
+	_ = x.m.tr.SendControl(p, &wire.Announce{Candidates: LocalEndpoints(port)})
+}
+
+// handle takes discovery messages; it reports whether msg was one.
+func (x *discovery) handle(p *transport.Peer, msg any) bool {
+	switch msg := msg.(type) {
+	case *wire.Announce:
+		if !x.isLighthouse() {
+			return true
+		}
+		c := msg.Candidates
+		if len(c) > 16 {
+			c = c[:16]
+		}
+		x.mu.Lock()
+		x.announced[p.NodeID] = c
+		x.dirty = true
+		x.mu.Unlock()
+	case *wire.Directory:
+		if p.Roles()&wire.RoleLighthouse == 0 {
+			return true // only lighthouses publish directories
+		}
+		x.directory(p, msg)
+	case *wire.PunchRequest:
+		if x.isLighthouse() {
+			x.punch(p, msg.Target)
+		}
+	case *wire.Punch:
+		if p.Roles()&wire.RoleLighthouse == 0 {
+			return true
+		}
+		if target := x.peer(msg.NodeID); target != nil {
+			x.m.tr.Probe(target, parseCandidates(msg.Candidates))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func (x *discovery) peer(id string) *transport.Peer {
+	for _, p := range x.m.tr.Peers() {
+		if p.NodeID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// candidatesOf is what a lighthouse knows of a member: the address it
+// sees it at first, then what it announced.
+func (x *discovery) candidatesOfLocked(p *transport.Peer) []string {
+	var out []string
+	if st := p.Status(); st.State == "up" && st.Path == "direct" && st.Endpoint.IsValid() {
+		out = append(out, st.Endpoint.String())
+	}
+	for _, c := range x.announced[p.NodeID] {
+		if len(out) == 0 || c != out[0] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// publish sends the directory to every member (lighthouse only).
+func (x *discovery) publish(force bool) {
+	x.mu.Lock()
+	if !x.dirty && !force {
+		x.mu.Unlock()
+		return
+	}
+	x.dirty = false
+	up := x.m.tr.UpPeers()
+	dir := &wire.Directory{}
+	for _, p := range up {
+		dir.Members = append(dir.Members, wire.DirectoryEntry{NodeID: p.NodeID, Name: p.DisplayName(), Candidates: x.candidatesOfLocked(p)})
+	}
+	x.mu.Unlock()
+	sort.Slice(dir.Members, func(i, j int) bool { return dir.Members[i].NodeID < dir.Members[j].NodeID })
+	for _, p := range up {
+		_ = x.m.tr.SendControl(p, dir)
+	}
+}
+
+// punch tells both members to probe each other now.
+func (x *discovery) punch(from *transport.Peer, target string) {
+	t := x.peer(target)
+	if t == nil || !t.Up() {
+		return
+	}
+	x.mu.Lock()
+	ca, cb := x.candidatesOfLocked(from), x.candidatesOfLocked(t)
+	x.mu.Unlock()
+	_ = x.m.tr.SendControl(t, &wire.Punch{NodeID: from.NodeID, Candidates: ca})
+	_ = x.m.tr.SendControl(from, &wire.Punch{NodeID: t.NodeID, Candidates: cb})
+}
+
+// directory takes a lighthouse's directory: remember candidates, and
+// reach the members we have no session with.
+func (x *discovery) directory(lh *transport.Peer, dir *wire.Directory) {
+	st := x.d.groupState()
+	if st == nil {
+		return
+	}
+	for _, e := range dir.Members {
+		if e.NodeID == st.NodeID {
+			continue
+		}
+		cands := parseCandidates(e.Candidates)
+		x.mu.Lock()
+		x.cands[e.NodeID] = cands
+		start := !x.dialing[e.NodeID] && st.NodeID < e.NodeID
+		if p := x.peer(e.NodeID); p != nil && p.Up() {
+			start = false
+		}
+		if start {
+			x.dialing[e.NodeID] = true
+		}
+		x.mu.Unlock()
+		if start {
+			x.m.wg.Add(1)
+			go x.reach(lh, e.NodeID)
+		}
+	}
+}
+
+// reach keeps a session with member id through relay lh while both are
+// in the group. One goroutine per such member, on the smaller node id's
+// side.
+func (x *discovery) reach(lh *transport.Peer, id string) {
+	defer x.m.wg.Done()
+	defer func() {
+		x.mu.Lock()
+		delete(x.dialing, id)
+		x.mu.Unlock()
+	}()
+	for x.m.ctx.Err() == nil {
+		if p := x.peer(id); p != nil && p.Up() {
+			if st := p.Status(); st.Path != "direct" {
+				_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+			}
+			sleepCtx(x.m.ctx, repunchEvery)
+			continue
+		}
+		if !lh.Up() {
+			return // a new directory from a live lighthouse restarts us
+		}
+		ctx, cancel := context.WithTimeout(x.m.ctx, 15*time.Second)
+		p, err := x.m.tr.ConnectVia(ctx, lh, id)
+		cancel()
+		if err != nil {
+			x.d.log.Debug("no session through the relay yet", "node", id, "relay", lh.DisplayName(), "err", err)
+			sleepCtx(x.m.ctx, viaRetry)
+			continue
+		}
+		x.mu.Lock()
+		cands := x.cands[id]
+		x.mu.Unlock()
+		x.m.tr.Probe(p, cands)
+		_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+	}
+}
+
+// run is the discovery timer: directory publishing on a lighthouse and
+// periodic announcements. One goroutine per member run.
+func (x *discovery) run() {
+	defer x.m.wg.Done()
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	var sinceDir, sinceAnnounce time.Duration
+	for {
+		select {
+		case <-x.m.ctx.Done():
+			return
+		case <-tk.C:
+		}
+		sinceDir += time.Second
+		sinceAnnounce += time.Second
+		if x.isLighthouse() {
+			x.publish(sinceDir >= directoryEvery)
+			if sinceDir >= directoryEvery {
+				sinceDir = 0
+			}
+		}
+		if sinceAnnounce >= announceEvery {
+			sinceAnnounce = 0
+			for _, p := range x.m.tr.UpPeers() {
+				if p.Roles()&wire.RoleLighthouse != 0 {
+					x.announce(p)
+				}
+			}
+		}
+	}
+}
+
+func parseCandidates(in []string) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, c := range in {
+		if ap, err := netip.ParseAddrPort(c); err == nil && ap.Port() != 0 {
+			out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		}
+	}
+	return out
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

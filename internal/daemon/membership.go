@@ -1,0 +1,410 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipopd/ipopd/internal/group"
+	"github.com/ipopd/ipopd/internal/join"
+	"github.com/ipopd/ipopd/internal/transport"
+	"github.com/ipopd/ipopd/internal/wire"
+	"github.com/ipopd/ipopd/uci/ipopconf"
+)
+
+// Membership work that crosses the network: admitting joiners (directly
+// on the owner, or forwarded to it by any member), spreading the
+// revocation list, renewing certificates, and joining a group.
+
+const (
+	// renewCheckEvery: certificates live a year and renew in their last
+	// third, so a daily check is plenty; it also retries a failed renewal.
+	renewCheckEvery = 6 * time.Hour
+	// forwardTimeout bounds waiting for the owner's answer to a forwarded
+	// join; the joiner gives up on one member after 10 s.
+	forwardTimeout = 8 * time.Second
+	// joinTimeout bounds a join from the control API.
+	joinTimeout = 45 * time.Second
+)
+
+var (
+	errNotMember = errors.New("this router is not a member of a group (join one with 'ipopd join TOKEN')")
+	errNotOwner  = errors.New("only the group owner can do this")
+	nextID       atomic.Uint64
+	pending      sync.Map // forward/renew id -> chan any
+)
+
+// onPeerUp sends a new peer our revocation list: a member that was offline
+// catches up, and one that was revoked meanwhile learns it at once.
+func (d *Daemon) onPeerUp(p *transport.Peer) {
+	st, m := d.groupState(), d.member()
+	if st == nil || m == nil {
+		return
+	}
+	if crl := st.CRL(); crl != nil {
+		_ = m.tr.SendControl(p, &wire.CRL{CRL: crl})
+	}
+}
+
+// onControl handles member-to-member control messages.
+func (d *Daemon) onControl(p *transport.Peer, msg any) {
+	st, m := d.groupState(), d.member()
+	if st == nil || m == nil {
+		return
+	}
+	if m.disc.handle(p, msg) {
+		return
+	}
+	now := time.Now()
+	switch msg := msg.(type) {
+	case *wire.CRL:
+		d.applyCRL(msg.CRL, p)
+	case *wire.JoinForward:
+		res := &wire.JoinResult{ID: msg.ID}
+		if !st.Owner() {
+			res.Error = "not the owner"
+		} else if out, err := d.admit(st, msg.Request, msg.Binding, now); err != nil {
+			res.Error = err.Error()
+		} else {
+			res.Result = out
+		}
+		_ = m.tr.SendControl(p, res)
+	case *wire.JoinResult:
+		deliver(msg.ID, msg)
+	case *wire.Renew:
+		reply := &wire.Renewed{ID: msg.ID}
+		id, ok := p.Identity()
+		switch {
+		case !st.Owner():
+			reply.Error = "not the owner"
+		case !ok || id.Cert == nil:
+			reply.Error = "no certificate on this session"
+		default:
+			cert, err := st.RenewMember(id.Cert, now)
+			if err != nil {
+				reply.Error = err.Error()
+			} else {
+				reply.Cert = cert
+				d.log.Info("renewed a member's certificate", "peer", id.Name)
+			}
+		}
+		_ = m.tr.SendControl(p, reply)
+	case *wire.Renewed:
+		deliver(msg.ID, msg)
+	}
+}
+
+func deliver(id uint64, msg any) {
+	if ch, ok := pending.LoadAndDelete(id); ok {
+		select {
+		case ch.(chan any) <- msg:
+		default:
+		}
+	}
+}
+
+// ask sends a request with an id to every up peer and returns the first
+// answer that is not "not the owner" (only the owner answers for real).
+func (d *Daemon) ask(m *member, id uint64, req any, timeout time.Duration) (any, error) {
+	ch := make(chan any, 16)
+	pending.Store(id, ch)
+	defer pending.Delete(id)
+	sent := 0
+	for _, p := range m.tr.UpPeers() {
+		if m.tr.SendControl(p, req) == nil {
+			sent++
+		}
+	}
+	if sent == 0 {
+		return nil, errors.New("no link to the group owner right now")
+	}
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	for {
+		select {
+		case a := <-ch:
+			if isNotOwner(a) {
+				pending.Store(id, ch) // deliver removed it; wait for the owner
+				continue
+			}
+			return a, nil
+		case <-tm.C:
+			return nil, errors.New("the group owner did not answer (is it online?)")
+		}
+	}
+}
+
+func isNotOwner(a any) bool {
+	switch a := a.(type) {
+	case *wire.JoinResult:
+		return a.Error == "not the owner"
+	case *wire.Renewed:
+		return a.Error == "not the owner"
+	}
+	return false
+}
+
+// admit runs the owner's checks on a join request and signs.
+func (d *Daemon) admit(st *group.State, reqBytes, binding []byte, now time.Time) ([]byte, error) {
+	req, err := group.UnmarshalJoinRequest(reqBytes)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.AcceptJoin(req, binding, now)
+	if err != nil {
+		return nil, err
+	}
+	d.log.Info("admitted a new member", "name", req.NodeName, "address", res.Address.String())
+	return group.MarshalJoinResult(res)
+}
+
+// onJoin serves a joining router's session.
+func (d *Daemon) onJoin(j *transport.JoinSession, msg any) {
+	st, m := d.groupState(), d.member()
+	if st == nil || m == nil {
+		j.Close()
+		return
+	}
+	switch msg := msg.(type) {
+	case *wire.JoinHello:
+		_ = j.Send(&wire.JoinInfo{Group: st.Name, CACert: st.CACert.Raw})
+	case *wire.JoinRequest:
+		reply := d.joinReply(st, m, j, msg.Request)
+		if reply.Error != "" {
+			d.log.Warn("join refused", "from", j.Endpoint(), "name", j.Name(), "reason", reply.Error)
+		}
+		_ = j.Send(reply)
+	}
+}
+
+func (d *Daemon) joinReply(st *group.State, m *member, j *transport.JoinSession, reqBytes []byte) *wire.JoinReply {
+	req, err := group.UnmarshalJoinRequest(reqBytes)
+	if err != nil {
+		return &wire.JoinReply{Error: err.Error()}
+	}
+	// The key in the request must be the one the joiner proved it holds in
+	// the handshake, or anyone could get a certificate for someone's key.
+	pub, err := x509.MarshalPKIXPublicKey(j.Cert().PublicKey)
+	if err != nil || !bytes.Equal(pub, req.PublicKey) {
+		return &wire.JoinReply{Error: "the public key in the request is not the one of this session"}
+	}
+	if st.Owner() {
+		out, err := d.admit(st, reqBytes, j.Binding(), time.Now())
+		if err != nil {
+			return &wire.JoinReply{Error: err.Error()}
+		}
+		return &wire.JoinReply{Result: out}
+	}
+	id := nextID.Add(1)
+	a, err := d.ask(m, id, &wire.JoinForward{ID: id, Request: reqBytes, Binding: j.Binding()}, forwardTimeout)
+	if err != nil {
+		return &wire.JoinReply{Error: err.Error()}
+	}
+	r := a.(*wire.JoinResult)
+	return &wire.JoinReply{Result: r.Result, Error: r.Error}
+}
+
+// applyCRL takes a revocation list from a peer (or from our own revoke):
+// if it is newer, drop every session of a revoked member and pass it on.
+func (d *Daemon) applyCRL(der []byte, from *transport.Peer) {
+	st, m := d.groupState(), d.member()
+	if st == nil || m == nil {
+		return
+	}
+	changed, err := st.ApplyCRL(der, time.Now())
+	if err != nil {
+		d.log.Warn("revocation list refused", "err", err)
+		return
+	}
+	if !changed {
+		return
+	}
+	n := m.tr.DropIf(func(id transport.Identity) bool {
+		return id.Cert != nil && st.IsRevoked(id.Cert.SerialNumber)
+	}, "revoked")
+	d.log.Info("revocation list updated", "sessions_dropped", n)
+	for _, p := range m.tr.UpPeers() {
+		if p != from {
+			_ = m.tr.SendControl(p, &wire.CRL{CRL: der})
+		}
+	}
+}
+
+// maybeRenew asks the owner for a fresh certificate in the last part of
+// this one's life; the owner renews its own.
+func (d *Daemon) maybeRenew() {
+	st, m := d.groupState(), d.member()
+	if st == nil || m == nil || !group.NeedsRenewal(st.NodeCert, time.Now()) {
+		return
+	}
+	if st.Owner() {
+		// The owner signs its own; new handshakes use it at once.
+		d.mu.Lock()
+		renewed, err := st.RenewSelf(time.Now(), false)
+		d.mu.Unlock()
+		if err != nil {
+			d.log.Warn("own certificate renewal failed; retrying later", "err", err)
+		} else if renewed {
+			m.tr.SetCertificate(st.TLSCertificate())
+			d.log.Info("own certificate renewed", "valid_until", st.NodeCert.NotAfter.Format(time.RFC3339))
+		}
+		return
+	}
+	id := nextID.Add(1)
+	a, err := d.ask(m, id, &wire.Renew{ID: id}, forwardTimeout)
+	if err != nil {
+		d.log.Warn("certificate renewal failed; retrying later", "err", err)
+		return
+	}
+	r := a.(*wire.Renewed)
+	if r.Error != "" {
+		d.log.Warn("certificate renewal refused", "reason", r.Error)
+		return
+	}
+	if err := st.InstallRenewed(r.Cert, time.Now()); err != nil {
+		d.log.Warn("renewed certificate not installed", "err", err)
+		return
+	}
+	m.tr.SetCertificate(st.TLSCertificate())
+	d.log.Info("certificate renewed", "valid_until", st.NodeCert.NotAfter.Format(time.RFC3339))
+}
+
+// Join joins the group of a token: only when not yet a member. On success
+// the token's endpoints are added to the configuration and the member
+// starts.
+func (d *Daemon) Join(ctx context.Context, token, nodeName string) (*group.State, error) {
+	tok, err := group.DecodeToken(token)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if d.state != nil {
+		name := d.state.Name
+		d.mu.Unlock()
+		return nil, fmt.Errorf("already a member of group %q: leave it first", name)
+	}
+	if d.joining {
+		d.mu.Unlock()
+		return nil, errors.New("a join is already in progress")
+	}
+	d.joining = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.joining = false
+		d.mu.Unlock()
+	}()
+	st, err := JoinGroup(ctx, d.opts.StateDir, tok, nodeName)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.state = st
+	cfg := d.cfg
+	cfg.Endpoints = mergeEndpoints(cfg.Endpoints, tok.Endpoints)
+	if d.opts.ConfigPath != "" {
+		if err := ipopconf.Save(d.opts.ConfigPath, cfg); err != nil {
+			d.log.Warn("joined, but the endpoints could not be saved to the configuration", "err", err)
+		}
+	}
+	d.cfg = cfg
+	if err := d.startMemberLocked(); err != nil {
+		return st, fmt.Errorf("joined group %q, but the member did not start: %w", st.Name, err)
+	}
+	return st, nil
+}
+
+// JoinGroup performs a join and installs the result in dir (used by the
+// daemon and by the CLI when no daemon runs).
+func JoinGroup(ctx context.Context, dir string, tok group.Token, nodeName string) (*group.State, error) {
+	if nodeName == "" {
+		var err error
+		if nodeName, err = group.DefaultNodeName(); err != nil {
+			return nil, err
+		}
+	}
+	if err := group.ValidateName(nodeName); err != nil {
+		return nil, fmt.Errorf("node name: %w", err)
+	}
+	key, err := group.NewNodeKey()
+	if err != nil {
+		return nil, err
+	}
+	res, err := join.Run(ctx, tok, nodeName, key)
+	if err != nil {
+		return nil, err
+	}
+	return group.InstallJoined(dir, key, res, tok, group.InstallOptions{Now: time.Now()})
+}
+
+func mergeEndpoints(have, add []string) []string {
+	out := append([]string(nil), have...)
+	for _, a := range add {
+		found := false
+		for _, h := range have {
+			if h == a {
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Leave stops the member and removes this router's group state.
+func (d *Daemon) Leave() error {
+	d.mu.Lock()
+	st := d.state
+	d.mu.Unlock()
+	if st == nil {
+		return errNotMember
+	}
+	if st.Owner() {
+		return errors.New("the owner cannot leave its own group: that would destroy the group CA key (remove the state directory by hand if you mean it)")
+	}
+	if err := d.stopMember(); err != nil {
+		d.log.Warn("member stopped with errors", "err", err)
+	}
+	if err := group.Leave(d.opts.StateDir, false); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.state = nil
+	d.mu.Unlock()
+	d.log.Info("left group", "group", st.Name)
+	return nil
+}
+
+// Revoke revokes a member (owner only), drops its sessions and spreads
+// the new revocation list.
+func (d *Daemon) Revoke(node string) error {
+	st := d.groupState()
+	if st == nil {
+		return errNotMember
+	}
+	if !st.Owner() {
+		return errNotOwner
+	}
+	der, err := st.Revoke(node, time.Now())
+	if err != nil {
+		return err
+	}
+	d.log.Info("member revoked", "node", node)
+	if m := d.member(); m != nil {
+		m.tr.DropIf(func(id transport.Identity) bool {
+			return id.Cert != nil && st.IsRevoked(id.Cert.SerialNumber)
+		}, "revoked")
+		for _, p := range m.tr.UpPeers() {
+			_ = m.tr.SendControl(p, &wire.CRL{CRL: der})
+		}
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package group
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Renewal. A member certificate lives a year; in the last third of its
+// lifetime (about four months before it expires) the member asks the owner
+// over an authenticated session for a new one with the same key, name,
+// address and pool (RenewMember on the owner, InstallRenewed on the
+// member). The owner renews its own with RenewSelf.
+
+// NeedsRenewal reports whether cert is in the last third of its validity
+// period (or past it) at now. A nil certificate needs renewal.
+func NeedsRenewal(cert *x509.Certificate, now time.Time) bool {
+	if cert == nil {
+		return true
+	}
+	life := cert.NotAfter.Sub(cert.NotBefore)
+	return !now.Before(cert.NotBefore.Add(life - life/3))
+}
+
+// RenewMember issues a new certificate for a member, on the owner.
+// nodeCert is the certificate the member presented on its authenticated
+// session. The new certificate has the same key, name, address and pool.
+// It refuses a certificate the CA did not sign or that allocations.json
+// does not record for that node (ErrUntrustedPeer), an expired one
+// (ErrExpired), a revoked member (ErrRevoked), one not yet in its renewal
+// window (ErrRenewalNotDue) and the owner's own (ErrInvalidOption: use
+// RenewSelf). The allocation is updated in one commit; old serials are
+// kept for the revocation list.
+func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, error) {
+	if s.CAKey == nil {
+		return nil, errorf(ErrNotOwner, "group: this node is not the owner of group %q; only the owner renews certificates", s.Name)
+	}
+	if now.IsZero() {
+		return nil, errorf(ErrInvalidOption, "group: renew: time is zero")
+	}
+	if nodeCert == nil {
+		return nil, errorf(ErrInvalidOption, "group: renew: no certificate given")
+	}
+	cn := shorten(nodeCert.Subject.CommonName)
+	if err := nodeCert.CheckSignatureFrom(s.CACert); err != nil {
+		return nil, errorf(ErrUntrustedPeer, "group: renew: certificate %q is not signed by group %q CA", cn, s.Name)
+	}
+	m, err := checkMember(nodeCert, s.Name, s.Subnet, ErrUntrustedPeer)
+	if err != nil {
+		return nil, errorf(ErrUntrustedPeer, "group: renew: certificate %q: %w", cn, err)
+	}
+	if err := checkValidity(nodeCert, fmt.Sprintf("certificate of node %q", m.Name), now); err != nil {
+		return nil, fmt.Errorf("group: renew: %w (an expired member joins again with a new invite)", err)
+	}
+	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
+		return nil, fmt.Errorf("group: renew: %w", err)
+	}
+	if m.Name == s.NodeName {
+		return nil, errorf(ErrInvalidOption, "group: renew: %q is the owner's own node; renew it with RenewSelf", m.Name)
+	}
+	if !NeedsRenewal(nodeCert, now) {
+		return nil, errorf(ErrRenewalNotDue, "group: renew: certificate of node %q is not due for renewal before %s", m.Name, renewalStart(nodeCert).UTC().Format(time.RFC3339))
+	}
+
+	unlock, err := lockDir(s.Dir, true)
+	if err != nil {
+		return nil, fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	if err := s.checkUnchanged(); err != nil {
+		return nil, err
+	}
+	allocs, err := readAllocations(s.Dir, s.Subnet)
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.memberAllocation(allocs, m, serialHex(nodeCert))
+	if err != nil {
+		return nil, err
+	}
+	if s.IsRevoked(nodeCert.SerialNumber) {
+		return nil, errorf(ErrRevoked, "group: renew: certificate of node %q is revoked", m.Name)
+	}
+	cert, allocs, err := s.reissue(allocs, i, nodeCert, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := commitFiles(s.Dir, []fileSpec{{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode}}); err != nil {
+		return nil, fmt.Errorf("group: renew %q: %w", m.Name, err)
+	}
+	return cert.Raw, nil
+}
+
+// renewalStart is when cert enters its renewal window.
+func renewalStart(cert *x509.Certificate) time.Time {
+	life := cert.NotAfter.Sub(cert.NotBefore)
+	return cert.NotBefore.Add(life - life/3)
+}
+
+// memberAllocation finds the allocation that cert (described by m, with
+// serial) was issued under and checks that it matches.
+func (s *State) memberAllocation(allocs []Allocation, m member, serial string) (int, error) {
+	i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.Name == m.Name })
+	if i < 0 {
+		return 0, errorf(ErrUntrustedPeer, "group: renew: node %q is not in %s", m.Name, FileAllocations)
+	}
+	a := allocs[i]
+	if a.IsRevoked() {
+		return 0, errorf(ErrRevoked, "group: renew: node %q was revoked at %s", a.Name, a.Revoked.UTC().Format(time.RFC3339))
+	}
+	if a.NodeID != m.NodeID || a.Address != m.Address || a.Pool != m.Pool || !slices.Contains(a.serials(), serial) {
+		return 0, errorf(ErrUntrustedPeer, "group: renew: the certificate of node %q (serial %s) is not the one %s records", m.Name, serial, FileAllocations)
+	}
+	return i, nil
+}
+
+// reissue signs a successor of old for allocation i and returns it with
+// the updated allocations.
+func (s *State) reissue(allocs []Allocation, i int, old *x509.Certificate, now time.Time) (*x509.Certificate, []Allocation, error) {
+	a := allocs[i]
+	pub, ok := old.PublicKey.(*ecdsa.PublicKey)
+	if !ok || !isP256(pub) {
+		return nil, nil, errorf(ErrUntrustedPeer, "group: renew %q: key is not ECDSA P-256", a.Name)
+	}
+	notAfter := now.AddDate(nodeValidityYears, 0, 0)
+	if notAfter.After(s.CACert.NotAfter) {
+		notAfter = s.CACert.NotAfter
+	}
+	if !notAfter.After(old.NotAfter) {
+		why := ""
+		if notAfter.Equal(s.CACert.NotAfter) {
+			why = " (the group CA expires then; the group needs a new CA)"
+		}
+		return nil, nil, errorf(ErrRenewalNotDue, "group: renew %q: a certificate issued now would expire at %s%s, not after the current one",
+			a.Name, notAfter.UTC().Format(time.RFC3339), why)
+	}
+	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, a.Name, a.Address, a.Pool, pub, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("group: renew %q: %w", a.Name, err)
+	}
+	allocs = slices.Clone(allocs)
+	allocs[i].PastSerials = append(slices.Clone(a.PastSerials), a.Serial)
+	allocs[i].Serial = serialHex(cert)
+	allocs[i].IssuedAt = now.UTC()
+	return cert, allocs, nil
+}
+
+// RenewSelf renews the owner's own certificate if it is due (or always,
+// with force) and reports whether it did; the daemon calls it after Load
+// and then daily. node.crt and allocations.json change in one commit, and
+// s.NodeCert is replaced: call it from the goroutine that owns s.
+func (s *State) RenewSelf(now time.Time, force bool) (bool, error) {
+	if s.CAKey == nil {
+		return false, errorf(ErrNotOwner, "group: renew: this node is not the owner of group %q; members renew through the owner", s.Name)
+	}
+	if now.IsZero() {
+		return false, errorf(ErrInvalidOption, "group: renew: time is zero")
+	}
+	if !force && !NeedsRenewal(s.NodeCert, now) {
+		return false, nil
+	}
+	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
+		return false, fmt.Errorf("group: renew: %w", err)
+	}
+	unlock, err := lockDir(s.Dir, true)
+	if err != nil {
+		return false, fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	if err := s.checkUnchanged(); err != nil {
+		return false, err
+	}
+	disk, err := readCert(s.Dir, FileNodeCert)
+	if err != nil {
+		return false, err
+	}
+	if !disk.Equal(s.NodeCert) {
+		return false, errorf(ErrCorrupt, "group: %s changed since the state was loaded; load it again", filepath.Join(s.Dir, FileNodeCert))
+	}
+	allocs, err := readAllocations(s.Dir, s.Subnet)
+	if err != nil {
+		return false, err
+	}
+	m := member{Name: s.NodeName, NodeID: s.NodeID, Address: s.Address, Pool: s.Pool}
+	i, err := s.memberAllocation(allocs, m, serialHex(s.NodeCert))
+	if err != nil {
+		return false, err
+	}
+	cert, allocs, err := s.reissue(allocs, i, s.NodeCert, now)
+	if err != nil {
+		return false, err
+	}
+	files := []fileSpec{
+		{name: FileNodeCert, data: certPEM(cert), perm: publicMode},
+		{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode},
+	}
+	if err := commitFiles(s.Dir, files); err != nil {
+		return false, fmt.Errorf("group: renew: %w", err)
+	}
+	s.NodeCert = cert
+	return true, nil
+}
+
+// InstallRenewed installs a renewed certificate on a member. It must be
+// signed by the group CA, be for this node's key, name, node id, address
+// and pool, be valid at now, not revoked, and expire later than the one it
+// replaces (else ErrUntrustedPeer, ErrExpired, ErrRevoked or
+// ErrInvalidOption). node.crt is replaced atomically and s.NodeCert
+// updated: call it from the goroutine that owns s. Installing the same
+// certificate twice is not an error.
+func (s *State) InstallRenewed(certDER []byte, now time.Time) error {
+	if now.IsZero() {
+		return errorf(ErrInvalidOption, "group: install renewed certificate: time is zero")
+	}
+	if len(certDER) == 0 || len(certDER) > maxCertDER {
+		return errorf(ErrInvalidOption, "group: install renewed certificate: certificate is empty or longer than %d bytes", maxCertDER)
+	}
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return errorf(ErrUntrustedPeer, "group: renewed certificate does not parse: %w", err)
+	}
+	if err := cert.CheckSignatureFrom(s.CACert); err != nil {
+		return errorf(ErrUntrustedPeer, "group: renewed certificate is not signed by group %q CA", s.Name)
+	}
+	m, err := checkMember(cert, s.Name, s.Subnet, ErrUntrustedPeer)
+	if err != nil {
+		return errorf(ErrUntrustedPeer, "group: renewed certificate: %w", err)
+	}
+	if !s.NodeKey.PublicKey.Equal(cert.PublicKey) || m.Name != s.NodeName || m.NodeID != s.NodeID || m.Address != s.Address || m.Pool != s.Pool {
+		return errorf(ErrUntrustedPeer, "group: renewed certificate is for node %q (%s) at %s pool %s, not this node %q (%s) at %s pool %s",
+			m.Name, m.NodeID, m.Address, m.Pool, s.NodeName, s.NodeID, s.Address, s.Pool)
+	}
+	if err := checkValidity(cert, "renewed certificate", now); err != nil {
+		return fmt.Errorf("group: %w", err)
+	}
+	if s.IsRevoked(cert.SerialNumber) {
+		return errorf(ErrRevoked, "group: renewed certificate of node %q is revoked", m.Name)
+	}
+
+	unlock, err := lockDir(s.Dir, true)
+	if err != nil {
+		return fmt.Errorf("group: %w", err)
+	}
+	defer unlock()
+	if err := s.checkUnchanged(); err != nil {
+		return err
+	}
+	disk, err := readCert(s.Dir, FileNodeCert)
+	if err != nil {
+		return err
+	}
+	if disk.Equal(cert) {
+		s.NodeCert = disk
+		return nil
+	}
+	if !cert.NotAfter.After(disk.NotAfter) || !cert.NotAfter.After(s.NodeCert.NotAfter) {
+		return errorf(ErrInvalidOption, "group: renewed certificate expires at %s, not after the installed one (%s)",
+			cert.NotAfter.UTC().Format(time.RFC3339), disk.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if err := commitFiles(s.Dir, []fileSpec{{name: FileNodeCert, data: certPEM(cert), perm: publicMode}}); err != nil {
+		return fmt.Errorf("group: install renewed certificate: %w", err)
+	}
+	s.NodeCert = cert
+	return nil
+}

@@ -1,0 +1,55 @@
+package transport
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"net/netip"
+)
+
+// path is where a session's datagrams go: straight to the peer's address,
+// or through a relay (a member that forwards them; see package relay's
+// envelope in relay.go). The session above it does not change when the
+// path does: data records are found by receiver index and DTLS records by
+// Connection ID, whatever way they came.
+type path struct {
+	addr  netip.AddrPort // the peer's address, or the relay's
+	relay *Peer          // nil for a direct path
+	peer  uint64         // relayed: the far peer's node id, as the relay knows it
+}
+
+func directPath(a netip.AddrPort) path { return path{addr: a} }
+
+func (p path) relayed() bool { return p.relay != nil }
+
+// key identifies a path for routing handshakes before a session exists.
+type pathKey struct {
+	addr netip.AddrPort
+	peer uint64 // 0 for a direct path
+}
+
+func (p path) key() pathKey { return pathKey{addr: p.addr, peer: p.peer} }
+
+func (p path) String() string {
+	if p.relay != nil {
+		return "relay via " + p.relay.DisplayName()
+	}
+	return p.addr.String()
+}
+
+// nodeNum turns a 16-hex-digit node id into the 8 bytes relays route by.
+func nodeNum(id string) (uint64, bool) {
+	if len(id) != 16 {
+		return 0, false
+	}
+	var b [8]byte
+	if _, err := hex.Decode(b[:], []byte(id)); err != nil {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[:]), true
+}
+
+func nodeIDString(n uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,85 @@
+package transport
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Path choice and hole punching.
+//
+// A relayed session keeps trying to go direct: it sends keepalive records
+// straight to the peer's candidate addresses (what the lighthouse saw of
+// it, and its own interface addresses). Both ends do so at once when a
+// lighthouse tells them to (Punch), which opens each NAT for the other.
+// The first authenticated record that arrives directly moves the receiving
+// end to the direct path (receiveData); its next records go direct, and
+// the other end follows the same way. Nothing is torn down: the session,
+// its keys and counters stay.
+
+const (
+	// directStale: a direct path silent this long is given up for the
+	// relay, if there is one. Three keepalives missed.
+	directStaleKeepalives = 3
+	// probeBurst is how long a punch keeps probing quickly; NAT bindings
+	// open within a round trip or two, so a few seconds is plenty.
+	probeBurst = 5 * time.Second
+	// probeEvery is the probing period during a burst.
+	probeEvery = 250 * time.Millisecond
+)
+
+// follow decides whether a session moves from path cur to path next on an
+// authenticated record that arrived by next. Direct beats relayed; a
+// relayed path replaces a direct one only once the direct one went stale.
+func (t *Transport) follow(s *session, cur, next path, now int64) bool {
+	switch {
+	case !next.relayed():
+		return true // relay -> direct, or the NAT rebound to a new port
+	case !cur.relayed():
+		return now-s.lastDirect.Load() > directStaleKeepalives*int64(t.keepalive)
+	default:
+		return true // another relay
+	}
+}
+
+// Probe sends hole-punching probes from the session with p to each
+// candidate address, every probeEvery for probeBurst, unless the session
+// is already direct. It returns at once; the probing runs in the timer
+// goroutine's schedule.
+func (t *Transport) Probe(p *Peer, candidates []netip.AddrPort) {
+	s := p.active.Load()
+	if s == nil || len(candidates) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.candidates = append(s.candidates[:0], candidates...)
+	s.probeUntil = t.now() + int64(probeBurst)
+	s.mu.Unlock()
+}
+
+// probeLocked sends one round of probes if a burst is on. Called by the
+// timer loop for relayed sessions.
+func (t *Transport) probe(s *session, now int64) {
+	if !s.vc.path().relayed() {
+		return
+	}
+	s.mu.Lock()
+	cands := s.candidates
+	until := s.probeUntil
+	last := s.lastProbe
+	period := int64(probeEvery)
+	if now > until {
+		// Between bursts, try every keepalive: a NAT mapping may appear.
+		period = int64(t.keepalive)
+	}
+	due := now-last >= period
+	if due {
+		s.lastProbe = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	for _, c := range cands {
+		t.sendKeepaliveOn(s, directPath(c))
+	}
+}

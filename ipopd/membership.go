@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipopd/ipopd/internal/control"
+	"github.com/ipopd/ipopd/internal/daemon"
+	"github.com/ipopd/ipopd/internal/group"
+	"github.com/ipopd/ipopd/uci/ipopconf"
+)
+
+// The membership commands go through the running daemon when there is
+// one (so that it acts at once: spreads a revocation, starts after a
+// join), and work on the state directory directly when there is none.
+
+// daemonUp reports whether a daemon answers on the control socket.
+func daemonUp(config string) bool {
+	var st control.Status
+	return callDaemon(config, "status", &st) == nil
+}
+
+func callArgs(config, method string, args, result any, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return control.Call(ctx, controlPath(config), method, args, result)
+}
+
+func cmdInvite(args []string) error {
+	c := newCommand("invite", "", "Make an invite token for a new router (owner only). Paste it on the new\nrouter: 'ipopd join TOKEN' or LuCI's Join page. Single use and expiring by default.")
+	config, state := commonFlags(c)
+	ttl := c.fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
+	uses := c.fs.Int("uses", 1, "how many routers may join with it")
+	name := c.fs.String("name", "", "a `hint` of who it is for (shown in --list)")
+	var eps stringList
+	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one (repeatable; default: this router's addresses)")
+	list := c.fs.Bool("list", false, "list the invites instead")
+	cancel := c.fs.String("cancel", "", "cancel the invite with this `id`")
+	pos, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(pos, 0); err != nil {
+		return err
+	}
+	switch {
+	case *list:
+		var invites []group.InviteInfo
+		if daemonUp(*config) {
+			err = callArgs(*config, "invites", nil, &invites, 10*time.Second)
+		} else {
+			st, lerr := group.Load(*state)
+			if lerr != nil {
+				return lerr
+			}
+			invites, err = st.Invites(time.Now())
+		}
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tFOR\tEXPIRES\tUSES LEFT\tUSED BY")
+		for _, in := range invites {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.ID, dash(in.NameHint), in.Expires.Format(time.RFC3339), in.UsesLeft, dash(strings.Join(in.UsedBy, ",")))
+		}
+		return tw.Flush()
+	case *cancel != "":
+		if daemonUp(*config) {
+			return callArgs(*config, "invite_cancel", map[string]string{"id": *cancel}, nil, 10*time.Second)
+		}
+		st, err := group.Load(*state)
+		if err != nil {
+			return err
+		}
+		return st.CancelInvite(*cancel)
+	}
+	a := daemon.InviteArgs{TTL: ttl.String(), Uses: *uses, Name: *name, Endpoints: eps}
+	var res daemon.InviteResult
+	if daemonUp(*config) {
+		err = callArgs(*config, "invite", a, &res, 10*time.Second)
+	} else {
+		res, err = offlineInvite(*config, *state, a)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "invite %s, valid until %s; on the new router run:\n", res.ID, res.Expires.Format(time.RFC3339))
+	fmt.Println(res.Token)
+	return nil
+}
+
+func offlineInvite(config, state string, a daemon.InviteArgs) (daemon.InviteResult, error) {
+	st, err := group.Load(state)
+	if err != nil {
+		return daemon.InviteResult{}, err
+	}
+	if !st.Owner() {
+		return daemon.InviteResult{}, errors.New("only the group owner can invite")
+	}
+	cfg, err := ipopconf.Load(config)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return daemon.InviteResult{}, err
+	}
+	if err != nil {
+		cfg = ipopconf.Default()
+	}
+	eps := []string(a.Endpoints)
+	if len(eps) == 0 {
+		eps = daemon.LocalEndpoints(cfg.ListenPort)
+	}
+	if len(eps) == 0 {
+		return daemon.InviteResult{}, errors.New("no address of this router to put in the invite: give --endpoint HOST:PORT")
+	}
+	tok, err := st.CreateInvite(group.InviteOptions{TTL: mustDuration(a.TTL), Uses: a.Uses, NameHint: a.Name, Endpoints: eps, Now: time.Now()})
+	if err != nil {
+		return daemon.InviteResult{}, err
+	}
+	return daemon.InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+}
+
+func mustDuration(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 24 * time.Hour
+	}
+	return d
+}
+
+func cmdJoin(args []string) error {
+	c := newCommand("join", "TOKEN", "Join a group with an invite token from its owner.")
+	config, state := commonFlags(c)
+	name := c.fs.String("name", "", "this router's `name` in the group (default: host name)")
+	pos, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(pos, 1); err != nil {
+		return err
+	}
+	if _, err := group.DecodeToken(pos[0]); err != nil {
+		return err // a typo is reported before anything else happens
+	}
+	if daemonUp(*config) {
+		var res map[string]string
+		if err := callArgs(*config, "join", map[string]string{"token": pos[0], "name": *name}, &res, 60*time.Second); err != nil {
+			return err
+		}
+		fmt.Printf("joined group %q as %q, address %s; the daemon is running as a member\n", res["group"], res["name"], res["address"])
+		return nil
+	}
+	tok, _ := group.DecodeToken(pos[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := daemon.JoinGroup(ctx, *state, tok, *name)
+	if err != nil {
+		return err
+	}
+	cfg, err := ipopconf.Load(*config)
+	if err != nil {
+		cfg = ipopconf.Default()
+	}
+	for _, e := range tok.Endpoints {
+		if !contains(cfg.Endpoints, e) {
+			cfg.Endpoints = append(cfg.Endpoints, e)
+		}
+	}
+	if err := ipopconf.Save(*config, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "ipopd: joined, but could not add the endpoints to %s: %v\n", *config, err)
+	}
+	fmt.Printf("joined group %q as %q, address %s; start the daemon (ipopd run, or /etc/init.d/ipopd start)\n", st.Name, st.NodeName, st.Address)
+	return nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdLeave(args []string) error {
+	c := newCommand("leave", "", "Leave the group: stop the member and remove this router's group state.")
+	config, state := commonFlags(c)
+	pos, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(pos, 0); err != nil {
+		return err
+	}
+	if daemonUp(*config) {
+		err = callArgs(*config, "leave", nil, nil, 20*time.Second)
+	} else {
+		err = group.Leave(*state, false)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println("left the group; the state directory no longer holds group keys")
+	return nil
+}
+
+func cmdRevoke(args []string) error {
+	c := newCommand("revoke", "NODE", "Revoke a member (owner only): every member drops its links within seconds\nand refuses it from then on.")
+	config, state := commonFlags(c)
+	pos, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := c.wantArgs(pos, 1); err != nil {
+		return err
+	}
+	if daemonUp(*config) {
+		err = callArgs(*config, "revoke", map[string]string{"node": pos[0]}, nil, 20*time.Second)
+	} else {
+		var st *group.State
+		if st, err = group.Load(*state); err == nil {
+			_, err = st.Revoke(pos[0], time.Now())
+		}
+		if err == nil {
+			fmt.Println("revoked; the list spreads to the members when the daemon runs")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("revoked %s\n", pos[0])
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
