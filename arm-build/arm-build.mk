@@ -10,7 +10,7 @@ PKG_TOOL          := $(GO) run ./arm-build/cmd/ipopd-pkg
 PKG_RELEASE       ?= 1
 PKG_LICENSE       ?= MIT
 PKG_MAINTAINER    ?= ipopd developers
-PKG_URL           ?=
+PKG_URL           ?= https://github.com/ipopd/ipopd
 # File times in the packages: the commit's, so rebuilding gives the same bytes.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Orders untagged builds (0_gitN); see PackageVersion in arm-build/pack.

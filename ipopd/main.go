@@ -36,7 +36,7 @@ Commands:
   leave             leave the group
   revoke NODE       revoke a member (owner)
   version           print the version
-  selftest          check ciphers, UCI parsing and a DTLS handshake on this machine
+  selftest          check ciphers, UCI, blobmsg and a DTLS handshake on this machine
 
 Common flags (before or after the arguments):
   -c, --config FILE   UCI configuration file (default /etc/config/ipop)

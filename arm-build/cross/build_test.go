@@ -80,7 +80,7 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("ipopd version printed %q, want it to contain %q", out, version)
 			}
 			out = runEmulated(t, qemu, bin, "selftest")
-			for _, check := range []string{"crypto chacha20-poly1305", "crypto aes-256-gcm", "uci parse", "dtls handshake"} {
+			for _, check := range []string{"crypto chacha20-poly1305", "crypto aes-256-gcm", "uci parse", "blobmsg round trip", "dtls handshake"} {
 				if !strings.Contains(out, "ok   "+check) {
 					t.Errorf("selftest did not pass %q:\n%s", check, out)
 				}

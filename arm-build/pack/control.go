@@ -36,7 +36,7 @@ func ParseControl(b []byte) (Control, error) {
 // ParseParagraphs parses blank-line separated control paragraphs, the form
 // of opkg's Packages index.
 func ParseParagraphs(b []byte) ([]Control, error) {
-	if len(b) > MaxUnpacked {
+	if len(b) > maxUnpacked {
 		return nil, formatErr("control: %d bytes", len(b))
 	}
 	var out []Control

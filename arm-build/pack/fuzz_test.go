@@ -10,6 +10,7 @@ import (
 // testdata/fuzz/ are small real packages and indexes from the writers.
 
 func FuzzReadIPK(f *testing.F) {
+	fuzzLimits(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ReadIPK(b)
 		if err != nil {
@@ -22,6 +23,7 @@ func FuzzReadIPK(f *testing.F) {
 }
 
 func FuzzReadAPK(f *testing.F) {
+	fuzzLimits(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ReadAPK(b)
 		if err != nil {
@@ -41,6 +43,7 @@ func FuzzReadAPK(f *testing.F) {
 }
 
 func FuzzReadAPKIndex(f *testing.F) {
+	fuzzLimits(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		idx, err := ReadAPKIndex(b)
 		if err != nil {
@@ -57,6 +60,7 @@ func FuzzReadAPKIndex(f *testing.F) {
 // FuzzParseParagraphs checks the round trip: rendering what was parsed and
 // parsing it again gives the same fields.
 func FuzzParseParagraphs(f *testing.F) {
+	fuzzLimits(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ps, err := ParseParagraphs(b)
 		if err != nil {
@@ -89,4 +93,12 @@ func FuzzParseParagraphs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzLimits lowers the unpack limit to 1 MiB for the fuzz run (seeds are a
+// few KiB), so bomb-like inputs cost milliseconds, not seconds.
+func fuzzLimits(f *testing.F) {
+	old := maxUnpacked
+	maxUnpacked = 1 << 20
+	f.Cleanup(func() { maxUnpacked = old })
 }

@@ -17,17 +17,17 @@ func fakeRepo(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
-		"openwrt/ipopd/files/ipop.config":                                     "config ipopd 'main'\n\toption enabled '1'\n",
-		"openwrt/ipopd/files/ipopd.init":                                      "#!/bin/sh /etc/rc.common\nSTART=90\nUSE_PROCD=1\n",
-		"openwrt/ipopd/files/ipopd.uci-defaults":                              "#!/bin/sh\nexit 0\n",
-		"openwrt/ipopd/files/ipopd.acl.json":                                  "{}\n",
+		"openwrt/ipopd/files/ipop.config":                                        "config ipopd 'main'\n\toption enabled '1'\n",
+		"openwrt/ipopd/files/ipopd.init":                                         "#!/bin/sh /etc/rc.common\nSTART=90\nUSE_PROCD=1\n",
+		"openwrt/ipopd/files/ipopd.uci-defaults":                                 "#!/bin/sh\nexit 0\n",
+		"openwrt/ipopd/files/ipopd.acl.json":                                     "{}\n",
 		"openwrt/luci-app-ipop/htdocs/luci-static/resources/view/ipop/status.js": "'use strict';\n",
-		"openwrt/luci-app-ipop/root/usr/share/luci/menu.d/luci-app-ipop.json": "{}\n",
-		"openwrt/luci-app-ipop/root/usr/share/rpcd/acl.d/luci-app-ipop.json":  "{}\n",
-		"openwrt/luci-app-ipop/root/etc/uci-defaults/40-luci-ipop":            "#!/bin/sh\nexit 0\n",
+		"openwrt/luci-app-ipop/root/usr/share/luci/menu.d/luci-app-ipop.json":    "{}\n",
+		"openwrt/luci-app-ipop/root/usr/share/rpcd/acl.d/luci-app-ipop.json":     "{}\n",
+		"openwrt/luci-app-ipop/root/etc/uci-defaults/40-luci-ipop":               "#!/bin/sh\nexit 0\n",
 		// A path over 100 bytes, to exercise GNU long-name records.
 		"openwrt/luci-app-ipop/htdocs/luci-static/resources/view/ipop/" + strings.Repeat("long-", 20) + ".js": "// long\n",
-		"openwrt/luci-app-ipop/root/usr/share/empty.txt":                          "",
+		"openwrt/luci-app-ipop/root/usr/share/empty.txt":                                                      "",
 	}
 	for name, content := range files {
 		p := filepath.Join(root, name)

@@ -41,11 +41,14 @@ type daemonFile struct {
 // daemonFiles is the daemon package's payload besides the binary. The
 // config is required; the rest is picked up when it exists.
 var daemonFiles = []daemonFile{
-	{"ipop.config", "/etc/config/ipop", 0o644, true, true},
+	{"ipop.config", "/etc/config/ipop", 0o600, true, true}, // INSTALL_CONF: it may hold secrets
 	{"ipopd.init", "/etc/init.d/ipopd", 0o755, false, false},
 	{"ipopd.uci-defaults", "/etc/uci-defaults/90-ipopd", 0o755, false, false},
 	{"ipopd.acl.json", "/usr/share/rpcd/acl.d/ipopd.json", 0o644, false, false},
 }
+
+// notForOpenWrt are files of openwrt/ipopd/files/ for other systems.
+var notForOpenWrt = map[string]bool{"ipopd.service": true} // systemd unit
 
 // DaemonName and LuCIName are the two packages built from openwrt/.
 const (
@@ -64,7 +67,12 @@ func (s Source) Daemon(arch string, binary []byte) (*Package, error) {
 		Depends:     []string{"libc", "kmod-tun"},
 		Description: "GroupVPN daemon: joins this router's LAN to a group of routers over DTLS (an L2 overlay)",
 		License:     s.License, Maintainer: s.Maintainer, Section: "net", URL: s.URL, MTime: s.MTime,
-		Files: []File{{Path: "/usr/sbin/ipopd", Mode: 0o755, Data: binary}},
+		Files: []File{
+			{Path: "/usr/sbin/ipopd", Mode: 0o755, Data: binary},
+			// Keys and certificates are made on the router; sysupgrade keeps
+			// them (as openwrt/ipopd/Makefile installs it).
+			{Path: "/lib/upgrade/keep.d/ipopd", Mode: 0o644, Data: []byte("/etc/ipop/\n")},
+		},
 	}
 	dir := filepath.Join(s.Root, "openwrt", "ipopd", "files")
 	known := map[string]bool{}
@@ -85,7 +93,7 @@ func (s Source) Daemon(arch string, binary []byte) (*Package, error) {
 	}
 	if ents, err := os.ReadDir(dir); err == nil {
 		for _, e := range ents {
-			if !known[e.Name()] {
+			if !known[e.Name()] && !notForOpenWrt[e.Name()] {
 				s.warn("warning: %s has no install path in arm-build/pack/layout.go; not packaged", filepath.Join(dir, e.Name()))
 			}
 		}
@@ -214,6 +222,11 @@ func scripts(p *Package) (postinst, prerm string) {
 	}
 	for _, i := range inits {
 		fmt.Fprintf(&b, "%[1]s enabled || %[1]s enable\n", i)
+	}
+	if p.Name == DaemonName && len(defaults) > 0 {
+		// The uci-defaults script adds network and firewall sections
+		// (openwrt/ipopd/Makefile's postinst reloads both too).
+		b.WriteString("[ -x /etc/init.d/network ] && /etc/init.d/network reload\n[ -x /etc/init.d/firewall ] && /etc/init.d/firewall reload\n")
 	}
 	if p.Name == LuCIName {
 		// LuCI caches its menu and modules; rpcd loads ACLs at start.

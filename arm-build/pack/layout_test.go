@@ -12,7 +12,7 @@ import (
 func TestDaemonLayout(t *testing.T) {
 	d, _ := testPackages(t)
 	want := map[string]os.FileMode{
-		"/usr/sbin/ipopd": 0o755, "/etc/config/ipop": 0o644, "/etc/init.d/ipopd": 0o755,
+		"/usr/sbin/ipopd": 0o755, "/etc/config/ipop": 0o600, "/lib/upgrade/keep.d/ipopd": 0o644, "/etc/init.d/ipopd": 0o755,
 		"/etc/uci-defaults/90-ipopd": 0o755, "/usr/share/rpcd/acl.d/ipopd.json": 0o644,
 	}
 	if len(d.Files) != len(want) {
@@ -61,7 +61,7 @@ func TestMissingFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(d.PostInst, "init.d") {
+	if strings.Contains(d.PostInst, "/etc/init.d/ipopd") {
 		t.Error("postinst enables a service that is not packaged")
 	}
 	l, err := src.LuCI()

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"path"
 	"strings"
@@ -55,12 +56,12 @@ func unwrapADB(b []byte) ([]byte, string, error) {
 		return nil, "", formatErr("apk: %d bytes is too short", len(b))
 	}
 	inflate := func(z []byte) ([]byte, error) {
-		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), MaxUnpacked+1))
+		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), int64(maxUnpacked)+1))
 		if err != nil {
 			return nil, formatErr("apk: deflate: %v", err)
 		}
-		if len(out) > MaxUnpacked {
-			return nil, formatErr("apk: %v: over %d bytes unpacked", ErrTooLarge, MaxUnpacked)
+		if len(out) > maxUnpacked {
+			return nil, fmt.Errorf("apk: %w: over %d bytes unpacked", ErrTooLarge, maxUnpacked)
 		}
 		return out, nil
 	}

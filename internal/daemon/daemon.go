@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/control"
@@ -47,6 +48,8 @@ type Daemon struct {
 	mem       *member      // nil: not running as a member
 	endpoints map[string]context.CancelFunc
 	joining   bool
+
+	events atomic.Pointer[ubusEvents] // set once ubus is started; read without mu
 }
 
 // member is the running data plane of a group member.
@@ -144,10 +147,12 @@ func (d *Daemon) startMemberLocked() error {
 		OnPeerUp: func(p *transport.Peer) {
 			d.onPeerUp(p)
 			m.disc.peerUp(p)
+			d.event("ipop.peer.up", peerEvent(p))
 		},
 		OnPeerDown: func(p *transport.Peer) {
 			m.sw.macs.ForgetPort(p)
 			m.disc.peerDown(p)
+			d.event("ipop.peer.down", peerEvent(p))
 		},
 		Lighthouse: cfg.Lighthouse,
 		Relay:      cfg.Relay,
@@ -167,6 +172,7 @@ func (d *Daemon) startMemberLocked() error {
 	m.wg.Add(1)
 	go m.disc.run()
 	d.setEndpointsLocked(cfg.Endpoints)
+	d.event("ipop.state", map[string]any{"state": "running", "group": st.Name})
 	d.log.Info("member running", "version", d.opts.Version, "group", st.Name, "node", st.NodeName,
 		"node_id", st.NodeID, "address", st.Address.String(), "owner", st.Owner(), "listen", tr.LocalAddr().String())
 	return nil
@@ -194,15 +200,6 @@ func (d *Daemon) stopMember() error {
 // Run runs until ctx is done, then shuts down cleanly. A value on reload
 // makes it apply a new configuration.
 func (d *Daemon) Run(ctx context.Context, reload <-chan ipopconf.Config) error {
-	d.mu.Lock()
-	if d.state != nil {
-		if err := d.startMemberLocked(); err != nil {
-			d.mu.Unlock()
-			return err
-		}
-	}
-	d.mu.Unlock()
-
 	ctlCtx, ctlStop := context.WithCancel(context.Background())
 	ctlDone := make(chan struct{})
 	if path := d.cfg.ControlSocket; path != "" {
@@ -218,7 +215,25 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan ipopconf.Config) error {
 		close(ctlDone)
 	}
 
+	if path := d.cfg.UbusSocket; path != "" {
+		uc := d.startUbus(ctlCtx, path)
+		d.events.Store(&ubusEvents{client: uc})
+		defer uc.Close()
+	}
+	d.mu.Lock()
+	if d.state != nil {
+		if err := d.startMemberLocked(); err != nil {
+			d.mu.Unlock()
+			ctlStop()
+			<-ctlDone
+			return err
+		}
+	} else {
+		d.event("ipop.state", map[string]any{"state": "unconfigured"})
+	}
+	d.mu.Unlock()
 	d.maybeRenew() // a router that was off for months renews at once
+
 	tk := time.NewTicker(macExpireEvery)
 	defer tk.Stop()
 	renew := time.NewTicker(renewCheckEvery)
@@ -253,6 +268,14 @@ loop:
 	ctlStop()
 	<-ctlDone
 	return errors.Join(runErr, d.stopMember())
+}
+
+// event sends a ubus event without blocking the caller (peer state
+// changes come from the transport's goroutines).
+func (d *Daemon) event(id string, data map[string]any) {
+	if e := d.events.Load(); e != nil {
+		go e.send(id, data)
+	}
 }
 
 func (d *Daemon) member() *member {

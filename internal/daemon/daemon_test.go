@@ -82,6 +82,11 @@ var noPrefixes = func() ([]netip.Prefix, error) { return nil, nil }
 // a simulated network, each with every other as an endpoint.
 func startMembers(t *testing.T, n int) []*testMember {
 	t.Helper()
+	return startMembersWith(t, n, nil)
+}
+
+func startMembersWith(t *testing.T, n int, mod func(i int, c *ipopconf.Config)) []*testMember {
+	t.Helper()
 	dir := t.TempDir()
 	now := time.Now()
 	owner, err := group.Create(filepath.Join(dir, "m0"), group.CreateOptions{Name: "sim", NodeName: "m0", Now: now, LocalPrefixes: noPrefixes})
@@ -106,7 +111,11 @@ func startMembers(t *testing.T, n int) []*testMember {
 	for i, m := range ms {
 		cfg := ipopconf.Default()
 		cfg.ControlSocket = ""
+		cfg.UbusSocket = ""
 		cfg.Keepalive = time.Second
+		if mod != nil {
+			mod(i, &cfg)
+		}
 		for _, o := range ms {
 			if o != m {
 				cfg.Endpoints = append(cfg.Endpoints, o.addr.String())

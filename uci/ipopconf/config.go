@@ -33,6 +33,7 @@ type Config struct {
 	MACAging      time.Duration // mac_aging: how long a learned MAC stays
 	Keepalive     time.Duration // keepalive: interval on an idle link
 	ControlSocket string        // control_socket: path of the CLI socket
+	UbusSocket    string        // ubus_socket: ubusd's socket; "" = do not register on ubus
 	GoMemLimit    int64         // gomemlimit: bytes; 0 = Go's default
 	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
 	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
@@ -56,6 +57,7 @@ func Default() Config {
 		MACAging:      300 * time.Second,
 		Keepalive:     5 * time.Second,
 		ControlSocket: "/var/run/ipopd.sock",
+		UbusSocket:    "/var/run/ubus/ubus.sock",
 		Relay:         true,
 	}
 }
@@ -169,6 +171,23 @@ var specs = []spec{
 		},
 		check:  func(c *Config) error { return checkSocketPath(c.ControlSocket) },
 		format: func(c *Config) []string { return []string{c.ControlSocket} },
+	},
+	{
+		name: "ubus_socket",
+		parse: func(c *Config, raw string) error {
+			c.UbusSocket = raw
+			if raw == "" {
+				return nil
+			}
+			return checkSocketPath(raw)
+		},
+		check: func(c *Config) error {
+			if c.UbusSocket == "" {
+				return nil
+			}
+			return checkSocketPath(c.UbusSocket)
+		},
+		format: func(c *Config) []string { return optional(c.UbusSocket) },
 	},
 	{
 		name: "gomemlimit",

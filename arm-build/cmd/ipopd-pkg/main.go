@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -301,12 +302,34 @@ func nmSizes(goCmd, bin string) ([]pkgSize, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go tool nm %s: %w", bin, err)
 	}
-	return sumByPackage(string(out))
+	f, err := elf.Open(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", bin, err)
+	}
+	defer f.Close()
+	// .bss and .noptrbss take no bytes in the file (drbg's 32 MiB buffer
+	// would top the list otherwise).
+	var nobits [][2]uint64
+	for _, s := range f.Sections {
+		if s.Type == elf.SHT_NOBITS {
+			nobits = append(nobits, [2]uint64{s.Addr, s.Addr + s.Size})
+		}
+	}
+	inFile := func(addr uint64) bool {
+		for _, r := range nobits {
+			if addr >= r[0] && addr < r[1] {
+				return false
+			}
+		}
+		return true
+	}
+	return sumByPackage(string(out), inFile)
 }
 
 // sumByPackage adds up `go tool nm -size` lines ("addr size type name") by
-// the Go package a symbol belongs to.
-func sumByPackage(nm string) ([]pkgSize, error) {
+// the Go package a symbol belongs to, counting those at addresses inFile
+// accepts.
+func sumByPackage(nm string, inFile func(addr uint64) bool) ([]pkgSize, error) {
 	sums := map[string]int64{}
 	for i, line := range strings.Split(nm, "\n") {
 		f := strings.Fields(line)
@@ -320,7 +343,13 @@ func sumByPackage(nm string) ([]pkgSize, error) {
 		if err != nil {
 			return nil, fmt.Errorf("go tool nm line %d: size %q: %v", i+1, f[1], err)
 		}
-		sums[symbolPackage(strings.Join(f[3:], " "))] += n
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("go tool nm line %d: address %q: %v", i+1, f[0], err)
+		}
+		if inFile(addr) {
+			sums[symbolPackage(strings.Join(f[3:], " "))] += n
+		}
 	}
 	out := make([]pkgSize, 0, len(sums))
 	for p, s := range sums {

@@ -32,15 +32,15 @@ func TestSymbolPackage(t *testing.T) {
 
 func TestSumByPackage(t *testing.T) {
 	nm := "  10000 300 T runtime.a\n  10100 200 T runtime.b\n  20000 400 R github.com/x/y.T\n  30000 10 D type:func(int) string\n"
-	got, err := sumByPackage(nm)
+	got, err := sumByPackage(nm+"  90000 99999 D big.bss\n", func(a uint64) bool { return a < 0x90000 })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[0] != (pkgSize{"runtime", 500}) || got[1] != (pkgSize{"github.com/x/y", 400}) {
 		t.Errorf("got %v", got)
 	}
-	for _, bad := range []string{"10000 300 T\n", "10000 big T x\n"} {
-		if _, err := sumByPackage(bad); err == nil {
+	for _, bad := range []string{"10000 300 T\n", "10000 big T x\n", "xyz 300 T x\n"} {
+		if _, err := sumByPackage(bad, func(uint64) bool { return true }); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
