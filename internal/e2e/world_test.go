@@ -37,6 +37,7 @@ type site struct {
 	config  string // UCI file
 	proc    *netlab.Proc
 	options map[string]string
+	natBox  *netlab.Host // the NAT in front of the router, if any
 }
 
 const (
