@@ -55,9 +55,6 @@ func (o DecOptions) Unmarshal(data []byte, v any) error {
 	if o.MaxMapPairs <= 0 {
 		o.MaxMapPairs = DefaultMaxMapPairs
 	}
-	if o.MaxStringLen <= 0 {
-		o.MaxStringLen = math.MaxInt
-	}
 	d := decoder{data: data, opts: &o}
 	out := reflect.New(rv.Type().Elem()).Elem()
 	if err := d.value(out, 0); err != nil {
@@ -156,7 +153,7 @@ func (d *decoder) count(major byte, arg uint64, depth int) (int, error) {
 
 // str reads the payload of a byte or text string of length arg.
 func (d *decoder) str(major byte, arg uint64) ([]byte, error) {
-	if arg > uint64(d.opts.MaxStringLen) {
+	if d.opts.MaxStringLen > 0 && arg > uint64(d.opts.MaxStringLen) {
 		return nil, fmt.Errorf("%w: %s of %d bytes; the limit is %d", ErrLimit, majorNames[major], arg, d.opts.MaxStringLen)
 	}
 	if arg > uint64(len(d.data)-d.off) {

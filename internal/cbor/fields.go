@@ -51,11 +51,11 @@ func parseStruct(t reflect.Type) (*structInfo, error) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("cbor")
+		if f.Anonymous && tag != "-" {
+			return nil, fmt.Errorf("%w: embedded field %s.%s", ErrUnsupported, t, f.Name)
+		}
 		if !f.IsExported() || tag == "-" {
 			continue
-		}
-		if f.Anonymous {
-			return nil, fmt.Errorf("%w: embedded field %s.%s", ErrUnsupported, t, f.Name)
 		}
 		fl := field{index: i, name: f.Name}
 		name, opts, _ := strings.Cut(tag, ",")
@@ -70,6 +70,16 @@ func parseStruct(t reflect.Type) (*structInfo, error) {
 			default:
 				return nil, fmt.Errorf("%w: field %s.%s: tag option %q", ErrUnsupported, t, f.Name, o)
 			}
+		}
+		switch f.Type.Kind() {
+		case reflect.Struct:
+			if fl.omitEmpty {
+				return nil, fmt.Errorf("%w: field %s.%s: omitempty on a struct", ErrUnsupported, t, f.Name)
+			}
+		case reflect.Array:
+			// A non-empty array is never left out, so the field is
+			// always encoded, and the decoder must require it.
+			fl.omitEmpty = fl.omitEmpty && f.Type.Len() == 0
 		}
 		if si.toArray {
 			if fl.omitEmpty || keyAsInt {

@@ -32,9 +32,10 @@ const (
 	directoryEvery = 30 * time.Second
 	// announceEvery re-announces candidates (interface addresses change).
 	announceEvery = 60 * time.Second
-	// repunchEvery retries punching for sessions still relayed: NAT
-	// mappings come and go.
-	repunchEvery = 30 * time.Second
+	// repunchEvery retries punching for sessions still relayed: longer than
+	// the 30 s Linux keeps an unanswered UDP conntrack entry, which is
+	// what spoils a punch whose probes did not cross.
+	repunchEvery = 35 * time.Second
 	// viaRetry is the pause between attempts to reach a member through a
 	// relay that failed.
 	viaRetry = 5 * time.Second
@@ -68,6 +69,11 @@ func (x *discovery) peerUp(p *transport.Peer) {
 	if p.Roles()&wire.RoleLighthouse != 0 {
 		x.announce(p)
 	}
+	// No probing here: a probe that reaches the far NAT before that NAT
+	// has sent anything our way makes a port-restricted NAT (Linux
+	// conntrack) remap the far side's own probes, and the punch fails.
+	// Both ends probe only when the lighthouse's Punch tells them to, at
+	// the same moment.
 	if x.isLighthouse() {
 		x.mu.Lock()
 		x.dirty = true
@@ -242,11 +248,12 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 			sleepCtx(x.m.ctx, viaRetry)
 			continue
 		}
-		x.mu.Lock()
-		cands := x.cands[id]
-		x.mu.Unlock()
-		x.m.tr.Probe(p, cands)
-		_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+		// Let the far end see the session up before the punch starts.
+		sleepCtx(x.m.ctx, 500*time.Millisecond)
+		if p.Up() {
+			_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+			sleepCtx(x.m.ctx, repunchEvery)
+		}
 	}
 }
 

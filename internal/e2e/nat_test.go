@@ -26,7 +26,13 @@ func (w *world) addNATSite(kind netlab.NATKind) *site {
 	s.router = w.lab.Router(s.name)
 	s.host = w.lab.Host(fmt.Sprintf("h%d", n))
 	box := w.lab.Router(fmt.Sprintf("n%d", n))
-	w.lab.Link(box, "wan0", w.inet, fmt.Sprintf("p%d", n))
+	if w.uplinkDelay > 0 {
+		// An internet with some distance in it: a coordinated punch needs
+		// the probes to cross on the wire, as they do between real sites.
+		w.lab.ImpairedLink(box, "wan0", w.inet, fmt.Sprintf("p%d", n), w.uplinkDelay, 0)
+	} else {
+		w.lab.Link(box, "wan0", w.inet, fmt.Sprintf("p%d", n))
+	}
 	w.inet.MustExec(w.t, "ip", "link", "set", fmt.Sprintf("p%d", n), "master", "br-inet")
 	box.Addr("wan0", fmt.Sprintf("%s%d/24", inetPfx, n))
 	w.lab.Link(s.router, "wan0", box, "lan0")
@@ -96,7 +102,9 @@ func TestNATMatrix(t *testing.T) {
 		t.Skip("NAT matrix")
 	}
 	w := newWorld(t)
-	lh := w.addSite() // r1, the lighthouse, on the internet
+	w.uplinkDelay = 10 * time.Millisecond
+	lh := w.addSite()  // r1, the lighthouse, on the internet
+	lh2 := w.addSite() // r2, a second lighthouse
 	kinds := []netlab.NATKind{netlab.None, netlab.EndpointIndependent, netlab.PortRestricted, netlab.Symmetric}
 	var sites []*site
 	kindOf := map[*site]netlab.NATKind{}
@@ -108,19 +116,20 @@ func TestNATMatrix(t *testing.T) {
 		}
 	}
 	w.provision()
-	lhEndpoint := lh.wanIP + ":" + port
-	lh.options["lighthouse"] = "1"
-	lh.options["log_level"] = "info"
-	lh.writeConfigWith(nil)
-	lh.proc = lh.router.Start("ipopd", w.ipopd, "run", "-c", lh.config, "--state", lh.state)
+	lhEndpoint, lh2Endpoint := lh.wanIP+":"+port, lh2.wanIP+":"+port
+	for _, l := range []*site{lh, lh2} {
+		l.options["lighthouse"] = "1"
+		l.options["log_level"] = "info"
+		l.writeConfigWith([]string{lhEndpoint, lh2Endpoint})
+		l.proc = l.router.Start("ipopd", w.ipopd, "run", "-c", l.config, "--state", l.state)
+		l.waitLog("member running", 5*time.Second)
+	}
 
-	// Each NAT is what its name says: mapped port towards the lighthouse
-	// and towards a second STUN server (the lighthouse's second address).
-	lh.router.Addr("wan0", inetPfx+"200/24")
-	lh.waitLog("member running", 5*time.Second)
+	// Each NAT is what its name says: the mapped port towards the two
+	// lighthouses (both answer STUN) from one local port.
 	stun := netlab.BuildTool(t, "github.com/ipopd/ipopd/internal/testtools/stunclient")
 	for _, s := range sites {
-		out, err := s.router.Exec(stun, "-local", ":41000", lhEndpoint, inetPfx+"200:"+port)
+		out, err := s.router.Exec(stun, "-local", ":41000", lhEndpoint, lh2Endpoint)
 		if err != nil {
 			t.Fatalf("%s: stun: %v\n%s", s.name, err, out)
 		}
@@ -133,7 +142,7 @@ func TestNATMatrix(t *testing.T) {
 
 	for _, s := range sites {
 		s.options["log_level"] = "info"
-		s.writeConfigWith([]string{lhEndpoint})
+		s.writeConfigWith([]string{lhEndpoint, lh2Endpoint})
 		s.proc = s.router.Start("ipopd", w.ipopd, "run", "-c", s.config, "--state", s.state)
 	}
 	start := time.Now()

@@ -22,6 +22,8 @@ type world struct {
 	inet  *netlab.Host
 	ipopd string // the daemon binary
 	sites []*site
+	// uplinkDelay, when set, delays each NAT box's link to the internet.
+	uplinkDelay time.Duration
 }
 
 // site is one router, its LAN host and its daemon.

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"net/netip"
+
+	"github.com/ipopd/ipopd/internal/cbor"
 )
 
 // Join messages. A joiner sends a JoinRequest over a DTLS session whose
@@ -128,7 +130,7 @@ func MarshalJoinRequest(r JoinRequest) ([]byte, error) {
 	if _, err := validateJoinRequest(r); err != nil {
 		return nil, errorf(ErrBadMessage, "group: join request: %w", err)
 	}
-	b, err := cborEnc.Marshal(r)
+	b, err := cbor.Marshal(r)
 	if err != nil {
 		return nil, errorf(ErrBadMessage, "group: join request: %w", err)
 	}
@@ -148,7 +150,7 @@ func UnmarshalJoinRequest(b []byte) (JoinRequest, error) {
 	if _, err := validateJoinRequest(r); err != nil {
 		return JoinRequest{}, errorf(ErrBadMessage, "group: join request: %w", err)
 	}
-	if again, err := cborEnc.Marshal(r); err != nil || !bytes.Equal(again, b) {
+	if again, err := cbor.Marshal(r); err != nil || !bytes.Equal(again, b) {
 		return JoinRequest{}, errorf(ErrBadMessage, "group: join request is not in canonical CBOR")
 	}
 	return r, nil
@@ -206,7 +208,7 @@ func MarshalJoinResult(r *JoinResult) ([]byte, error) {
 	if err := validateJoinResult(r); err != nil {
 		return nil, errorf(ErrBadMessage, "group: join result: %w", err)
 	}
-	b, err := cborEnc.Marshal(r.wire())
+	b, err := cbor.Marshal(r.wire())
 	if err != nil {
 		return nil, errorf(ErrBadMessage, "group: join result: %w", err)
 	}
@@ -239,7 +241,7 @@ func UnmarshalJoinResult(b []byte) (*JoinResult, error) {
 	if err := validateJoinResult(r); err != nil {
 		return nil, errorf(ErrBadMessage, "group: join result: %w", err)
 	}
-	if again, err := cborEnc.Marshal(r.wire()); err != nil || !bytes.Equal(again, b) {
+	if again, err := cbor.Marshal(r.wire()); err != nil || !bytes.Equal(again, b) {
 		return nil, errorf(ErrBadMessage, "group: join result is not in canonical CBOR")
 	}
 	return r, nil

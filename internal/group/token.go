@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/ipopd/ipopd/internal/cbor"
 )
 
 // Invite token format.
@@ -61,37 +61,14 @@ type tokenWire struct {
 	Expires       int64
 }
 
-// cborEnc and cborDec are the CBOR modes of every message this package
-// encodes: Core Deterministic encoding, so that one value has one
-// encoding, and a decoder with tight limits that refuses indefinite
-// lengths, duplicate keys, tags and unknown fields.
-var (
-	cborEnc = mustEncMode()
-	cborDec = mustDecMode()
-)
-
-func mustEncMode() cbor.EncMode {
-	m, err := cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err) // constant options: cannot fail
-	}
-	return m
-}
-
-func mustDecMode() cbor.DecMode {
-	m, err := cbor.DecOptions{
-		MaxNestedLevels:   4,
-		MaxArrayElements:  MaxEndpoints + 8,
-		MaxMapPairs:       16,
-		IndefLength:       cbor.IndefLengthForbidden,
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		TagsMd:            cbor.TagsForbidden,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	return m
+// cborDec is the decoder of every message this package decodes; the
+// encoding (cbor.Marshal) is Core Deterministic, so that one value has one
+// encoding, and the decoder accepts only that encoding, within tight
+// limits: no indefinite lengths, duplicate or unknown keys, or tags.
+var cborDec = cbor.DecOptions{
+	MaxDepth:    4,
+	MaxArrayLen: MaxEndpoints + 8,
+	MaxMapPairs: 16,
 }
 
 // String describes the token without its secret.
@@ -120,7 +97,7 @@ func (t Token) Encode() string {
 		w.Endpoints = []string{}
 	}
 	// Strings, byte strings and an integer always encode.
-	body, _ := cborEnc.Marshal(w)
+	body, _ := cbor.Marshal(w)
 	return encodeTokenBody(body)
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/cbor"
 )
 
 func testToken() Token {
@@ -122,7 +124,7 @@ func TestTokenNonCanonical(t *testing.T) {
 	tok := testToken()
 	good := tok.Encode()
 	w := tokenWire{Group: tok.Group, CAFingerprint: tok.CAFingerprint[:], Endpoints: tok.Endpoints, ID: tok.ID[:], Secret: tok.Secret[:], Expires: tok.Expires.Unix()}
-	body, err := cborEnc.Marshal(w)
+	body, err := cbor.Marshal(w)
 	if err != nil {
 		t.Fatal(err)
 	}

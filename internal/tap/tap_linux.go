@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,29 +57,95 @@ func Open(cfg Config) (*Device, error) {
 	return d, nil
 }
 
+// configure sets the MTU, attaches the device to the bridge and brings it
+// up with the classic interface ioctls on a datagram socket: three calls
+// that need no netlink library (which cost the router binary ~100 KB).
+// The socket, like the TAP, belongs to the calling thread's network
+// namespace, so everything here acts in that namespace.
 func (d *Device) configure(cfg Config) error {
-	link, err := netlink.LinkByName(d.name)
+	s, err := ioctlSocket()
 	if err != nil {
-		return fmt.Errorf("tap: find %s: %w", d.name, err)
+		return err
 	}
+	defer unix.Close(s)
 	if cfg.MTU > 0 {
-		if err := netlink.LinkSetMTU(link, cfg.MTU); err != nil {
+		ifr, err := unix.NewIfreq(d.name)
+		if err != nil {
+			return fmt.Errorf("tap: %w", err)
+		}
+		ifr.SetUint32(uint32(cfg.MTU))
+		if err := unix.IoctlIfreq(s, unix.SIOCSIFMTU, ifr); err != nil {
 			return fmt.Errorf("tap: set %s mtu %d: %w", d.name, cfg.MTU, err)
 		}
 	}
 	if cfg.Bridge != "" {
-		br, err := netlink.LinkByName(cfg.Bridge)
-		if err != nil {
-			return fmt.Errorf("tap: bridge %s: %w", cfg.Bridge, err)
-		}
-		if br.Type() != "bridge" {
-			return fmt.Errorf("tap: %s is a %s, not a bridge", cfg.Bridge, br.Type())
-		}
-		if err := netlink.LinkSetMaster(link, br); err != nil {
-			return fmt.Errorf("tap: attach %s to %s: %w", d.name, cfg.Bridge, err)
+		if err := d.attach(s, cfg.Bridge); err != nil {
+			return err
 		}
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
+	return d.setUp(s)
+}
+
+// ioctlSocket opens the socket the interface ioctls go through: AF_INET
+// where the kernel has IPv4, AF_UNIX otherwise (any family takes them).
+func ioctlSocket() (int, error) {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		return s, nil
+	}
+	s, err2 := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err2 != nil {
+		return -1, fmt.Errorf("tap: socket for interface ioctls: %w", errors.Join(err, err2))
+	}
+	return s, nil
+}
+
+// attach makes the device a port of bridge (SIOCBRADDIF, what brctl addif
+// does). Whether bridge exists and is a bridge is asked of the kernel
+// through the same socket rather than read from /sys/class/net, which
+// shows the namespace sysfs was mounted in, not necessarily ours.
+func (d *Device) attach(s int, bridge string) error {
+	ifr, err := unix.NewIfreq(d.name)
+	if err != nil {
+		return fmt.Errorf("tap: %w", err)
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFINDEX, ifr); err != nil {
+		return fmt.Errorf("tap: find %s: %w", d.name, err)
+	}
+	index := ifr.Uint32()
+	br, err := unix.NewIfreq(bridge)
+	if err != nil {
+		return fmt.Errorf("tap: bridge name %q: %w", bridge, err)
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFINDEX, br); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("tap: bridge %s does not exist", bridge)
+		}
+		return fmt.Errorf("tap: bridge %s: %w", bridge, err)
+	}
+	br.SetUint32(index)
+	if err := unix.IoctlIfreq(s, unix.SIOCBRADDIF, br); err != nil {
+		// The kernel answers EOPNOTSUPP when the master device is not a
+		// bridge (net/core/dev_ioctl.c: netif_is_bridge_master).
+		if errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("tap: %s is not a bridge", bridge)
+		}
+		return fmt.Errorf("tap: attach %s to %s: %w", d.name, bridge, err)
+	}
+	return nil
+}
+
+// setUp sets IFF_UP, keeping the other flags.
+func (d *Device) setUp(s int) error {
+	ifr, err := unix.NewIfreq(d.name)
+	if err != nil {
+		return fmt.Errorf("tap: %w", err)
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("tap: get %s flags: %w", d.name, err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("tap: set %s up: %w", d.name, err)
 	}
 	return nil

@@ -66,12 +66,9 @@ func (t *Transport) probe(s *session, now int64) {
 	cands := s.candidates
 	until := s.probeUntil
 	last := s.lastProbe
-	period := int64(probeEvery)
-	if now > until {
-		// Between bursts, try every keepalive: a NAT mapping may appear.
-		period = int64(t.keepalive)
-	}
-	due := now-last >= period
+	// Only in bursts: a lone probe between them could reach the far NAT
+	// before it opened, and spoil the next coordinated punch.
+	due := now <= until && now-last >= int64(probeEvery)
 	if due {
 		s.lastProbe = now
 	}

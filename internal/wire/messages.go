@@ -2,9 +2,8 @@ package wire
 
 import (
 	"fmt"
-	"sync"
 
-	"github.com/fxamacker/cbor/v2"
+	"github.com/ipopd/ipopd/internal/cbor"
 )
 
 // MaxMessageSize bounds one control message. Control messages are small;
@@ -206,34 +205,16 @@ type Punch struct {
 	Candidates []string `cbor:"2,keyasint,omitempty"`
 }
 
-var (
-	modesOnce sync.Once
-	encMode   cbor.EncMode
-	decMode   cbor.DecMode
-)
-
-func modes() {
-	var err error
-	encMode, err = cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err) // options are constants: cannot fail
-	}
-	decMode, err = cbor.DecOptions{
-		MaxNestedLevels:   4,
-		MaxArrayElements:  64,
-		MaxMapPairs:       16,
-		IndefLength:       cbor.IndefLengthForbidden,
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}.DecMode()
-	if err != nil {
-		panic(err)
-	}
+// decOptions are the decoder's limits: a Directory (map, array of maps,
+// arrays of candidates) is the deepest message, at 4 levels.
+var decOptions = cbor.DecOptions{
+	MaxDepth:    4,
+	MaxArrayLen: 64,
+	MaxMapPairs: 16,
 }
 
 // Marshal encodes a message: Hello, Ping, Pong or Bye (values or pointers).
 func Marshal(m any) ([]byte, error) {
-	modesOnce.Do(modes)
 	var t Type
 	switch m.(type) {
 	case Hello, *Hello:
@@ -273,7 +254,7 @@ func Marshal(m any) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("wire: cannot marshal %T", m)
 	}
-	body, err := encMode.Marshal(m)
+	body, err := cbor.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("wire: marshal %s: %w", t, err)
 	}
@@ -285,7 +266,6 @@ func Marshal(m any) ([]byte, error) {
 // Unmarshal decodes a message and returns a pointer to one of Hello, Ping,
 // Pong or Bye.
 func Unmarshal(b []byte) (any, error) {
-	modesOnce.Do(modes)
 	if len(b) == 0 {
 		return nil, ErrShort
 	}
@@ -331,7 +311,7 @@ func Unmarshal(b []byte) (any, error) {
 	default:
 		return nil, fmt.Errorf("%w %d", ErrUnknownType, b[0])
 	}
-	if err := decMode.Unmarshal(b[1:], m); err != nil {
+	if err := decOptions.Unmarshal(b[1:], m); err != nil {
 		return nil, fmt.Errorf("wire: decode %s: %w", Type(b[0]), err)
 	}
 	return m, nil
