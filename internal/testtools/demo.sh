@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# make demo: a GroupVPN of three routers in network namespaces on this
-# machine. r1 and r3 are on the simulated internet; r2 sits behind a NAT
-# (Linux MASQUERADE) and dials out to both. Each router has a LAN bridge
-# with one LAN host (h1, h2, h3) in the shared subnet 10.77.0.0/16. r1
-# creates the group and issues bundles for r2 and r3; all three run ipopd;
-# the LAN hosts then reach each other through the overlay.
+# make demo: a GroupVPN of four routers in network namespaces on this
+# machine. r1 (the group owner and lighthouse) and r2 are on a simulated
+# internet; r3 sits behind a port-restricted NAT (Linux MASQUERADE) and r4
+# behind a symmetric one. Each router has a LAN bridge with one LAN host
+# (h1..h4) in the shared subnet 10.77.0.0/16. r1 creates the group and
+# invites the others, which join with their tokens; they find each other
+# through the lighthouse, punch holes where the NATs allow it and are
+# relayed by the lighthouse where they do not (r3 <-> r4).
 #
 # Safety: every namespace and veth is this script's own (unique names, veths
 # created in the root namespace and renamed only inside their namespace);
@@ -54,11 +56,11 @@ link() {
 	x "$3" ip link set "$4" up
 }
 
-say "building the lab: internet, a NAT, three routers, three LAN hosts"
+say "building the lab: an internet, a lighthouse, three sites (public, behind a port-restricted NAT, behind a symmetric NAT)"
 ns inet
 x inet ip link add br-inet type bridge
 x inet ip link set br-inet up
-site() { # site N WANNS
+site() { # site N: router rN with LAN bridge and LAN host hN
 	ns "r$1"; ns "h$1"
 	x "r$1" sysctl -qw net.ipv4.ip_forward=1
 	link "h$1" eth0 "r$1" lan0
@@ -67,82 +69,91 @@ site() { # site N WANNS
 	x "r$1" ip link set br-lan up
 	x "h$1" ip addr add "10.77.$1.10/16" dev eth0
 }
-site 1; site 2; site 3
-link r1 wan0 inet p1; x inet ip link set p1 master br-inet; x r1 ip addr add 172.31.0.1/24 dev wan0
-link r3 wan0 inet p3; x inet ip link set p3 master br-inet; x r3 ip addr add 172.31.0.3/24 dev wan0
-# r2 behind a NAT box: home network 192.168.50.0/24, NAT's public side 172.31.0.2.
-ns nat2
-x nat2 sysctl -qw net.ipv4.ip_forward=1
-link nat2 wan0 inet p2; x inet ip link set p2 master br-inet; x nat2 ip addr add 172.31.0.2/24 dev wan0
-link r2 wan0 nat2 lan0
-x nat2 ip addr add 192.168.50.1/24 dev lan0
-x r2 ip addr add 192.168.50.2/24 dev wan0
-x r2 ip route add default via 192.168.50.1
-if command -v nft >/dev/null; then
-	x nat2 nft add table ip nat
-	x nat2 nft add chain ip nat post '{ type nat hook postrouting priority 100; }'
-	x nat2 nft add rule ip nat post oifname wan0 masquerade
-else
-	x nat2 iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-fi
+public() { # public N: router on the internet at 172.31.0.N
+	link "r$1" wan0 inet "p$1"; x inet ip link set "p$1" master br-inet
+	x "r$1" ip addr add "172.31.0.$1/24" dev wan0
+}
+natted() { # natted N RULE: router behind NAT box nN (public 172.31.0.N)
+	ns "n$1"
+	x "n$1" sysctl -qw net.ipv4.ip_forward=1
+	link "n$1" wan0 inet "p$1"; x inet ip link set "p$1" master br-inet
+	x "n$1" ip addr add "172.31.0.$1/24" dev wan0
+	link "r$1" wan0 "n$1" lan0
+	x "n$1" ip addr add "192.168.$1.1/24" dev lan0
+	x "r$1" ip addr add "192.168.$1.2/24" dev wan0
+	x "r$1" ip route add default via "192.168.$1.1"
+	x "n$1" nft add table ip nat
+	x "n$1" nft add chain ip nat post '{ type nat hook postrouting priority 100; }'
+	x "n$1" nft add rule ip nat post oifname wan0 $2
+	x "n$1" nft add table ip filter
+	x "n$1" nft add chain ip filter forward_wan '{ type filter hook forward priority 0; }'
+	x "n$1" nft add rule ip filter forward_wan iifname wan0 ct state established,related accept
+	x "n$1" nft add rule ip filter forward_wan iifname wan0 drop
+}
+command -v nft >/dev/null || { echo "make demo needs nftables (nft)"; exit 1; }
+for i in 1 2 3 4; do site $i; done
+public 1          # the lighthouse and group owner
+public 2          # a site with a public address
+natted 3 masquerade                # Linux MASQUERADE: port-restricted cone
+natted 4 "masquerade fully-random" # symmetric: a new port for every destination
 
-say "r1 creates the group 'demo' and issues bundles for r2 and r3"
-for i in 1 2 3; do mkdir -p "$WORK/r$i"; done
-x r1 "$BIN" group create --name demo --subnet 10.77.0.0/16 --node-name r1 --state "$WORK/r1/state"
-for i in 2 3; do
-	x r1 "$BIN" group issue --name "r$i" --out "$WORK/r$i.bundle" --state "$WORK/r1/state"
-	x "r$i" "$BIN" group install "$WORK/r$i.bundle" --state "$WORK/r$i/state"
-	rm -f "$WORK/r$i.bundle"
-done
-
-config() { # config N ENDPOINT...
-	local i=$1; shift
+for i in 1 2 3 4; do
+	mkdir -p "$WORK/r$i"
 	{
 		echo "config ipopd 'main'"
 		echo "	option listen_port '6464'"
 		echo "	option interface 'ipop0'"
 		echo "	option bridge 'br-lan'"
 		echo "	option control_socket '$WORK/r$i/ipopd.sock'"
-		for e in "$@"; do echo "	list endpoint '$e'"; done
+		echo "	option ubus_socket ''"
+		[ "$i" = 1 ] && echo "	option lighthouse '1'"
 	} >"$WORK/r$i/ipop"
-}
-config 1
-config 2 172.31.0.1:6464 172.31.0.3:6464
-config 3 172.31.0.1:6464
-
-say "starting ipopd on the three routers"
-for i in 1 2 3; do
-	# ip netns exec execs the daemon, so $! is the daemon itself.
-	ip netns exec "$P-r$i" "$BIN" run -c "$WORK/r$i/ipop" --state "$WORK/r$i/state" >"$WORK/r$i/log" 2>&1 &
+done
+run() { # run N: start ipopd on rN (ip netns exec execs it: $! is the daemon)
+	ip netns exec "$P-r$1" "$BIN" run -c "$WORK/r$1/ipop" --state "$WORK/r$1/state" >"$WORK/r$1/log" 2>&1 &
 	PIDS+=($!)
+	for _ in $(seq 1 50); do [ -S "$WORK/r$1/ipopd.sock" ] && return 0; sleep 0.1; done
+	echo "ipopd on r$1 did not start:"; cat "$WORK/r$1/log"; return 1
+}
+
+say "r1 creates the group 'demo' and runs as its lighthouse"
+x r1 "$BIN" group create --name demo --subnet 10.77.0.0/16 --node-name r1 --state "$WORK/r1/state"
+run 1
+for i in 2 3 4; do
+	say "r1 invites r$i; r$i joins with the token"
+	tok=$(x r1 "$BIN" invite -c "$WORK/r1/ipop" --state "$WORK/r1/state" --endpoint 172.31.0.1:6464 --name "r$i")
+	echo "token: $tok"
+	run $i
+	x "r$i" "$BIN" join "$tok" --name "r$i" -c "$WORK/r$i/ipop" --state "$WORK/r$i/state"
 done
 
 reach() { # reach FROM TO
-	for _ in $(seq 1 40); do
+	for _ in $(seq 1 60); do
 		x "h$1" ping -c1 -W1 "$2" >/dev/null 2>&1 && return 0
 		sleep 0.5
 	done
 	echo "h$1 cannot reach $2; logs:"; tail -n 20 "$WORK"/r*/log; return 1
 }
-reach 2 10.77.1.10; reach 2 10.77.3.10; reach 1 10.77.3.10
+for a in 1 2 3 4; do for b in 1 2 3 4; do [ $a -lt $b ] && reach $a "10.77.$b.10"; done; done
+sleep 3 # let the hole punching settle
 
-say "h2 (behind a NAT) pings h1 and h3 on the other LANs"
-x h2 ping -c 3 10.77.1.10
-x h2 ping -c 3 10.77.3.10
-say "h1 pings h3 with full 1500-byte packets, don't-fragment set"
-x h1 ping -c 3 -M do -s 1472 10.77.3.10
+say "h3 (behind a port-restricted NAT) pings h2 (public) and h4 (behind a symmetric NAT)"
+x h3 ping -c 3 10.77.2.10
+x h3 ping -c 3 10.77.4.10
+say "h2 pings h4 with full 1500-byte packets, don't-fragment set"
+x h2 ping -c 3 -M do -s 1472 10.77.4.10
 if command -v iperf3 >/dev/null; then
-	say "h2 sends 100 MB to h1 over TCP (iperf3)"
-	ip netns exec "$P-h1" iperf3 -s -1 >/dev/null 2>&1 &
+	say "h4 sends 100 MB to h2 over TCP (iperf3)"
+	ip netns exec "$P-h2" iperf3 -s -1 >/dev/null 2>&1 &
 	sleep 0.5
-	x h2 iperf3 -c 10.77.1.10 -n 100M | tail -n 4
+	x h4 iperf3 -c 10.77.2.10 -n 100M | tail -n 4
 fi
-for i in 1 2 3; do
+for i in 1 2 3 4; do
 	say "ipopd peers on r$i"
 	x "r$i" "$BIN" peers -c "$WORK/r$i/ipop"
 done
-say "ipopd status on r2"
-x r2 "$BIN" status -c "$WORK/r2/ipop"
+say "ipopd status on r3"
+x r3 "$BIN" status -c "$WORK/r3/ipop"
 say "stopping the daemons (SIGTERM): each tells its peers and removes its TAP"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" || echo "a daemon exited with status $?"; done
