@@ -23,20 +23,25 @@ func (t *Transport) readLoop() {
 			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 			continue
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		b := buf[:n]
-		switch Classify(b) {
-		case KindData:
-			t.receiveData(b, directPath(from), &nonce)
-		case KindDTLS:
-			t.receiveDTLS(b, directPath(from))
-		case KindRelay:
-			t.receiveRelay(b, from, &nonce)
-		case KindSTUN:
-			t.receiveSTUN(b, from)
-		default:
-			t.stNotDTLS.Add(1)
-		}
+		t.handleDatagram(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), &nonce)
+	}
+}
+
+// handleDatagram sorts one datagram by its first byte and hands it on.
+// Unauthenticated junk costs a classification and, at most, one map
+// lookup: nothing is allocated for it.
+func (t *Transport) handleDatagram(b []byte, from netip.AddrPort, nonce *[nonceLen]byte) {
+	switch Classify(b) {
+	case KindData:
+		t.receiveData(b, directPath(from), nonce)
+	case KindDTLS:
+		t.receiveDTLS(b, directPath(from))
+	case KindRelay:
+		t.receiveRelay(b, from, nonce)
+	case KindSTUN:
+		t.receiveSTUN(b, from)
+	default:
+		t.stNotDTLS.Add(1)
 	}
 }
 
