@@ -24,6 +24,7 @@ type world struct {
 	sites []*site
 	// uplinkDelay, when set, delays each NAT box's link to the internet.
 	uplinkDelay time.Duration
+	uplinkLoss  float64
 }
 
 // site is one router, its LAN host and its daemon.
