@@ -172,6 +172,7 @@ func (d *Daemon) startMemberLocked() error {
 	m.wg.Add(1)
 	go m.disc.run()
 	d.setEndpointsLocked(cfg.Endpoints)
+	d.applyNetworkAndReload(st)
 	d.event("ipop.state", map[string]any{"state": "running", "group": st.Name})
 	d.log.Info("member running", "version", d.opts.Version, "group", st.Name, "node", st.NodeName,
 		"node_id", st.NodeID, "address", st.Address.String(), "owner", st.Owner(), "listen", tr.LocalAddr().String())
