@@ -11,7 +11,7 @@ PKGS     := ./...
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo clean
+.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo clean install uninstall
 
 all: build
 
@@ -52,6 +52,25 @@ bench:
 
 demo: build
 	./internal/testtools/demo.sh $(BIN)
+
+# Raspberry Pi OS / plain Linux: the same binary and UCI file as on OpenWRT,
+# run by systemd. The config is not overwritten when it exists.
+PREFIX  ?= /usr
+DESTDIR ?=
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/ipopd
+	install -d -m 0700 $(DESTDIR)/etc/ipop
+	@if [ -e $(DESTDIR)/etc/config/ipop ]; then echo "keeping $(DESTDIR)/etc/config/ipop"; \
+	else install -D -m 0600 openwrt/ipopd/files/ipop.config $(DESTDIR)/etc/config/ipop; fi
+	install -D -m 0644 openwrt/ipopd/files/ipopd.service $(DESTDIR)/etc/systemd/system/ipopd.service
+	install -D -m 0644 docs/config.md $(DESTDIR)$(PREFIX)/share/doc/ipopd/config.md
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null; then systemctl daemon-reload; \
+	echo "enable with: systemctl enable --now ipopd"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/ipopd $(DESTDIR)/etc/systemd/system/ipopd.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/ipopd
+	@echo "kept /etc/config/ipop and /etc/ipop (group keys)"
 
 clean:
 	rm -rf bin dist

@@ -151,6 +151,9 @@ func TestUbusFlood(t *testing.T) {
 		}
 	}()
 	before := runtime.NumGoroutine()
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
 	for i := 0; i < 10000; i++ {
 		method := "status"
 		if i%2 == 1 {
@@ -165,6 +168,11 @@ func TestUbusFlood(t *testing.T) {
 	eventually(t, "every frame delivered", func() bool { return b.dev.got([]byte("flow")) == sent })
 	if after := runtime.NumGoroutine(); after > before+5 {
 		t.Fatalf("goroutines grew from %d to %d over 10,000 calls", before, after)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	if grow := int64(m1.HeapInuse) - int64(m0.HeapInuse); grow > 4<<20 {
+		t.Fatalf("heap in use grew by %d KiB over 10,000 calls", grow>>10)
 	}
 	t.Logf("%d frames delivered during 10,000 ubus calls", sent)
 }

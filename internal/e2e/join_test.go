@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/group"
 )
 
 // invite runs 'ipopd invite' on the owner and returns the token.
@@ -140,7 +142,7 @@ func TestJoinWhileOwnerDown(t *testing.T) {
 	}
 	owner.host.WaitPing(t, b.lanIP, 15*time.Second)
 
-	// An expired token and one of another group are refused.
+	// An expired token is refused.
 	short := owner.invite(t, "--ttl", "1s")
 	time.Sleep(1500 * time.Millisecond)
 	other := w.addSite()
@@ -148,6 +150,29 @@ func TestJoinWhileOwnerDown(t *testing.T) {
 	if out, err := other.join(short); err == nil || !strings.Contains(strings.ToLower(out), "expired") {
 		t.Fatalf("expired token: %v\n%s", err, out)
 	}
+	// A token of another group whose bootstrap endpoint is this group's
+	// owner: the owner's CA is not the one the token names.
+	foreign := w.addSite()
+	foreign.mustIpopd("group", "create", "--name", "other", "--subnet", "10.88.0.0/16", "--node-name", "x", "--state", foreign.state)
+	foreignTok := foreign.invite(t)
+	if out, err := other.join(retarget(t, foreignTok, owner.wanIP+":"+port)); err == nil || !strings.Contains(out, "not of the invited group") {
+		t.Fatalf("token of another group: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(other.state + "/node.key"); err == nil {
+		t.Fatal("a refused join left state behind")
+	}
+}
+
+// retarget rewrites a token's bootstrap endpoint (as a confused user's
+// copy-paste of another group's token with this owner's address would).
+func retarget(t *testing.T, tok, endpoint string) string {
+	t.Helper()
+	tk, err := group.DecodeToken(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Endpoints = []string{endpoint}
+	return tk.Encode()
 }
 
 func lineOf(s, key string) string {

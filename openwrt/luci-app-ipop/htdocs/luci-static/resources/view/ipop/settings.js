@@ -47,12 +47,22 @@ return view.extend({
 		s.tab('general', _('General'));
 		s.tab('network', _('Network'));
 		s.tab('switch', _('Switch'));
+		s.tab('relay', _('Lighthouse'));
 		s.tab('advanced', _('Advanced'));
-		// Lighthouse, relay and TURN settings get their own tab here once
-		// ipopd knows those options (lighthouse, relay, turn_url,
-		// turn_username, turn_password): s.tab('relay', _('Relays')) and one
-		// s.taboption('relay', ...) per option. Until then the daemon would
-		// refuse a config that has them.
+		// TURN servers get fields on the Lighthouse tab once ipopd has the
+		// options (turn_url, turn_username, turn_password); until then the
+		// daemon would refuse a config that has them.
+
+		// -- Lighthouse
+		o = s.taboption('relay', form.Flag, 'lighthouse', _('Lighthouse'),
+			_('Answer STUN, keep the directory of members and coordinate hole punching. Only on a router the others can reach (public address).'));
+		o.rmempty = false;
+		o.default = '0';
+
+		o = s.taboption('relay', form.Flag, 'relay', _('Relay'),
+			_('When a lighthouse, relay traffic between members whose NATs defeat hole punching. The relay sees only ciphertext.'));
+		o.rmempty = false;
+		o.default = '1';
 
 		// -- General
 		o = s.taboption('general', form.Flag, 'enabled', _('Enable'),
