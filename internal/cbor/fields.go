@@ -3,7 +3,6 @@ package cbor
 import (
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,7 +94,13 @@ func parseStruct(t reflect.Type) (*structInfo, error) {
 		si.fields = append(si.fields, fl)
 	}
 	if !si.toArray {
-		slices.SortFunc(si.fields, func(a, b field) int { return cmpUint(a.key, b.key) })
+		// Insertion sort: a struct has a handful of fields, and
+		// slices.SortFunc would add ~12 KB of generic code to the binary.
+		for i := 1; i < len(si.fields); i++ {
+			for j := i; j > 0 && si.fields[j].key < si.fields[j-1].key; j-- {
+				si.fields[j], si.fields[j-1] = si.fields[j-1], si.fields[j]
+			}
+		}
 		for i := 1; i < len(si.fields); i++ {
 			if si.fields[i].key == si.fields[i-1].key {
 				return nil, fmt.Errorf("%w: %s has two fields with key %d", ErrUnsupported, t, si.fields[i].key)
@@ -113,16 +118,6 @@ func hasOption(tag, opt string) bool {
 		}
 	}
 	return false
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // isEmpty reports whether omitempty leaves v out: false, 0, "", an empty
