@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/transport"
 	"github.com/ipopd/ipopd/ubus"
 	"github.com/ipopd/ipopd/ubus/ubustest"
 	"github.com/ipopd/ipopd/uci/ipopconf"
@@ -91,14 +92,16 @@ func TestUbusObject(t *testing.T) {
 	if _, err := caller.Call(ctx, "ipop", "nosuch", nil); !errors.Is(err, &ubus.StatusError{Code: ubus.StatusMethodNotFound}) {
 		t.Fatalf("unknown method: %v", err)
 	}
-	if ups.Load() == 0 {
-		deadline := time.Now().Add(3 * time.Second)
-		for ups.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if ups.Load() == 0 {
-			t.Error("no ipop.peer.up event")
-		}
+	// Events go out while ubus is connected: drop the link to the other
+	// member; it comes back, and ipop.peer.up is sent.
+	before := ups.Load()
+	ms[0].d.member().tr.DropIf(func(transport.Identity) bool { return true }, "test")
+	deadline = time.Now().Add(10 * time.Second)
+	for ups.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ups.Load() == before {
+		t.Error("no ipop.peer.up event after the link came back")
 	}
 }
 
