@@ -255,6 +255,9 @@ func (d *Daemon) controlPeers() []control.Peer {
 		}
 		if p.Endpoint.IsValid() {
 			cp.Endpoint = p.Endpoint.String()
+			if m := d.member(); m != nil && p.Path == "direct" && m.disc.viaTURN(p.NodeID, p.Endpoint) {
+				cp.Path = "TURN via " + cp.Endpoint
+			}
 		}
 		out = append(out, cp)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ipopd/ipopd/internal/control"
 	"github.com/ipopd/ipopd/internal/group"
 	"github.com/ipopd/ipopd/internal/overlay"
+	"github.com/ipopd/ipopd/internal/relay"
 	"github.com/ipopd/ipopd/internal/tap"
 	"github.com/ipopd/ipopd/internal/transport"
 	"github.com/ipopd/ipopd/uci/ipopconf"
@@ -125,7 +126,16 @@ func (d *Daemon) startMemberLocked() error {
 		start:     d.start,
 	}
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
+	var turn *relay.TURNConfig
+	if cfg.TURNServer != "" {
+		if ap, err := resolveUDP(cfg.TURNServer); err != nil {
+			d.log.Warn("TURN server not usable; going on without it", "server", cfg.TURNServer, "err", err)
+		} else {
+			turn = &relay.TURNConfig{Server: ap, Username: cfg.TURNUsername, Password: cfg.TURNPassword}
+		}
+	}
 	tr, err := transport.New(transport.Config{
+		TURN:        turn,
 		Conn:        conn,
 		Certificate: st.TLSCertificate(),
 		Verify: func(raw [][]byte) (transport.Identity, error) {
@@ -269,6 +279,20 @@ loop:
 	ctlStop()
 	<-ctlDone
 	return errors.Join(runErr, d.stopMember())
+}
+
+// resolveUDP turns HOST:PORT into an IPv4 address where it can (router
+// uplinks mostly have IPv4).
+func resolveUDP(hostport string) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(hostport); err == nil {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+	}
+	ua, err := net.ResolveUDPAddr("udp", hostport)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap := ua.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
 // event sends a ubus event without blocking the caller (peer state

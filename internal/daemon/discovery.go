@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sort"
 	"sync"
@@ -47,14 +48,19 @@ type discovery struct {
 	mu sync.Mutex // guards the fields below
 	// Lighthouse: what members announced.
 	announced map[string][]string // node id -> host candidates
+	relayedBy map[string][]string // node id -> TURN relayed addresses
 	dirty     bool
 	// Member: candidates of members, from directories.
 	cands   map[string][]netip.AddrPort
+	turns   map[string][]netip.AddrPort // members' TURN relayed addresses
 	dialing map[string]bool
+	// lastTURN is the relayed address we announced last.
+	lastTURN netip.AddrPort
 }
 
 func newDiscovery(d *Daemon, m *member) *discovery {
-	return &discovery{d: d, m: m, announced: map[string][]string{}, cands: map[string][]netip.AddrPort{}, dialing: map[string]bool{}}
+	return &discovery{d: d, m: m, announced: map[string][]string{}, relayedBy: map[string][]string{},
+		cands: map[string][]netip.AddrPort{}, turns: map[string][]netip.AddrPort{}, dialing: map[string]bool{}}
 }
 
 func (x *discovery) isLighthouse() bool {
@@ -93,7 +99,11 @@ func (x *discovery) announce(p *transport.Peer) {
 	x.d.mu.Lock()
 	port := x.d.cfg.ListenPort
 	x.d.mu.Unlock()
-	_ = x.m.tr.SendControl(p, &wire.Announce{Candidates: LocalEndpoints(port)})
+	a := &wire.Announce{Candidates: LocalEndpoints(port)}
+	if r, ok := x.m.tr.TURNRelayed(); ok {
+		a.Relayed = []string{r.String()}
+	}
+	_ = x.m.tr.SendControl(p, a)
 }
 
 // handle takes discovery messages; it reports whether msg was one.
@@ -107,8 +117,13 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 		if len(c) > 16 {
 			c = c[:16]
 		}
+		r := msg.Relayed
+		if len(r) > 4 {
+			r = r[:4]
+		}
 		x.mu.Lock()
 		x.announced[p.NodeID] = c
+		x.relayedBy[p.NodeID] = r
 		x.dirty = true
 		x.mu.Unlock()
 	case *wire.Directory:
@@ -168,7 +183,8 @@ func (x *discovery) publish(force bool) {
 	up := x.m.tr.UpPeers()
 	dir := &wire.Directory{}
 	for _, p := range up {
-		dir.Members = append(dir.Members, wire.DirectoryEntry{NodeID: p.NodeID, Name: p.DisplayName(), Candidates: x.candidatesOfLocked(p)})
+		dir.Members = append(dir.Members, wire.DirectoryEntry{NodeID: p.NodeID, Name: p.DisplayName(),
+			Candidates: x.candidatesOfLocked(p), Relayed: x.relayedBy[p.NodeID]})
 	}
 	x.mu.Unlock()
 	sort.Slice(dir.Members, func(i, j int) bool { return dir.Members[i].NodeID < dir.Members[j].NodeID })
@@ -197,6 +213,15 @@ func (x *discovery) directory(lh *transport.Peer, dir *wire.Directory) {
 	if st == nil {
 		return
 	}
+	// Let every member reach our TURN relayed address, if we have one
+	// (TURN permissions are per IP address).
+	var ips []netip.Addr
+	for _, e := range dir.Members {
+		for _, c := range parseCandidates(e.Candidates) {
+			ips = append(ips, c.Addr())
+		}
+	}
+	x.m.tr.PermitTURN(ips)
 	for _, e := range dir.Members {
 		if e.NodeID == st.NodeID {
 			continue
@@ -204,6 +229,7 @@ func (x *discovery) directory(lh *transport.Peer, dir *wire.Directory) {
 		cands := parseCandidates(e.Candidates)
 		x.mu.Lock()
 		x.cands[e.NodeID] = cands
+		x.turns[e.NodeID] = parseCandidates(e.Relayed)
 		start := !x.dialing[e.NodeID] && st.NodeID < e.NodeID
 		if p := x.peer(e.NodeID); p != nil && p.Up() {
 			start = false
@@ -241,7 +267,23 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 			return // a new directory from a live lighthouse restarts us
 		}
 		ctx, cancel := context.WithTimeout(x.m.ctx, 15*time.Second)
-		p, err := x.m.tr.ConnectVia(ctx, lh, id)
+		var p *transport.Peer
+		var err error
+		if lh.Roles()&wire.RoleRelay != 0 {
+			p, err = x.m.tr.ConnectVia(ctx, lh, id)
+		} else {
+			// The lighthouse does not relay: reach the member through
+			// its TURN relayed address, if it has one.
+			x.mu.Lock()
+			turns := x.turns[id]
+			x.mu.Unlock()
+			err = errNoRelay
+			for _, r := range turns {
+				if p, err = x.m.tr.Connect(ctx, r); err == nil {
+					break
+				}
+			}
+		}
 		cancel()
 		if err != nil {
 			x.d.log.Debug("no session through the relay yet", "node", id, "relay", lh.DisplayName(), "err", err)
@@ -272,6 +314,11 @@ func (x *discovery) run() {
 		}
 		sinceDir += time.Second
 		sinceAnnounce += time.Second
+		if r, _ := x.m.tr.TURNRelayed(); r != x.lastTURN {
+			// A new TURN allocation: tell the lighthouses now.
+			x.lastTURN = r
+			sinceAnnounce = announceEvery
+		}
 		if x.isLighthouse() {
 			x.publish(sinceDir >= directoryEvery)
 			if sinceDir >= directoryEvery {
@@ -287,6 +334,20 @@ func (x *discovery) run() {
 			}
 		}
 	}
+}
+
+var errNoRelay = errors.New("the lighthouse does not relay and the member has no TURN address")
+
+// viaTURN reports whether ep is one of a member's TURN relayed addresses.
+func (x *discovery) viaTURN(nodeID string, ep netip.AddrPort) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, r := range x.turns[nodeID] {
+		if r == ep {
+			return true
+		}
+	}
+	return false
 }
 
 func parseCandidates(in []string) []netip.AddrPort {

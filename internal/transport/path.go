@@ -12,26 +12,31 @@ import (
 // path does: data records are found by receiver index and DTLS records by
 // Connection ID, whatever way they came.
 type path struct {
-	addr  netip.AddrPort // the peer's address, or the relay's
-	relay *Peer          // nil for a direct path
+	addr  netip.AddrPort // the peer's address (as a TURN server sees it, for turn), or the relay's
+	relay *Peer          // a member relay, nil otherwise
 	peer  uint64         // relayed: the far peer's node id, as the relay knows it
+	turn  bool           // through our allocation on the TURN server
 }
 
 func directPath(a netip.AddrPort) path { return path{addr: a} }
 
-func (p path) relayed() bool { return p.relay != nil }
+func (p path) relayed() bool { return p.relay != nil || p.turn }
 
 // key identifies a path for routing handshakes before a session exists.
 type pathKey struct {
 	addr netip.AddrPort
 	peer uint64 // 0 for a direct path
+	turn bool
 }
 
-func (p path) key() pathKey { return pathKey{addr: p.addr, peer: p.peer} }
+func (p path) key() pathKey { return pathKey{addr: p.addr, peer: p.peer, turn: p.turn} }
 
 func (p path) String() string {
-	if p.relay != nil {
+	switch {
+	case p.relay != nil:
 		return "relay via " + p.relay.DisplayName()
+	case p.turn:
+		return "TURN"
 	}
 	return p.addr.String()
 }

@@ -78,12 +78,16 @@ func (p *Peer) Status() PeerStatus {
 	if s := p.active.Load(); s != nil {
 		st.State, st.Path, st.Since = "up", "direct", up
 		pa := s.vc.path()
-		if pa.relayed() {
+		switch {
+		case pa.turn:
+			st.Path = "TURN via " + s.t.turnServer.String()
+			st.Endpoint = pa.addr
+		case pa.relay != nil:
 			st.Path = pa.String()
 			if rs := pa.relay.active.Load(); rs != nil {
 				st.Endpoint = rs.vc.endpoint()
 			}
-		} else {
+		default:
 			st.Endpoint = pa.addr
 		}
 		st.Cipher = s.cipher

@@ -39,6 +39,10 @@ func (t *Transport) handleDatagram(b []byte, from netip.AddrPort, nonce *[nonceL
 	case KindRelay:
 		t.receiveRelay(b, from, nonce)
 	case KindSTUN:
+		if t.turn != nil && from == t.turnServer {
+			t.receiveTURN(b, nonce)
+			return
+		}
 		t.receiveSTUN(b, from)
 	default:
 		t.stNotDTLS.Add(1)

@@ -47,6 +47,9 @@ func parseRelay(b []byte) (kind byte, node uint64, inner []byte, ok bool) {
 // writeRecord sends a record built at b[relayHeaderLen:] on path p, using
 // the headroom in front for the envelope when p is relayed.
 func (t *Transport) writeRecord(b []byte, p path) error {
+	if p.turn {
+		return t.writeTURN(b[relayHeaderLen:], p.addr)
+	}
 	if !p.relayed() {
 		_, err := t.conn.WriteToUDPAddrPort(b[relayHeaderLen:], p.addr)
 		return err
@@ -63,6 +66,12 @@ func (t *Transport) writeRecord(b []byte, p path) error {
 // writeTo sends a datagram without headroom (DTLS records from pion) on
 // path p. It copies for relayed paths: the control path, not per frame.
 func (t *Transport) writeTo(b []byte, p path) (int, error) {
+	if p.turn {
+		if err := t.writeTURN(b, p.addr); err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
 	if !p.relayed() {
 		return t.conn.WriteToUDPAddrPort(b, p.addr)
 	}

@@ -160,7 +160,10 @@ func (s *session) maxPayload() int {
 		ipHeader = 40
 	}
 	n := s.t.underlayMTU - ipHeader - 8 - overhead
-	if p.relayed() {
+	switch {
+	case p.turn:
+		n -= turnOverhead
+	case p.relayed():
 		n -= relayHeaderLen
 	}
 	return n

@@ -160,6 +160,7 @@ func (t *Transport) timerLoop() {
 		case <-tk.C:
 		}
 		now := t.now()
+		t.turnTick()
 		live = live[:0]
 		t.mu.Lock()
 		for s := range t.sessions {

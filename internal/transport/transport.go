@@ -17,6 +17,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ipopd/ipopd/internal/relay"
 	"github.com/ipopd/ipopd/internal/wire"
 	"golang.org/x/sys/cpu"
 )
@@ -67,6 +68,9 @@ type Config struct {
 	// transport does not handle itself (CRL, renewal, join forwarding). It
 	// runs on the session's reader goroutine.
 	OnControl func(p *Peer, m any)
+	// TURN, when set, makes this member allocate a relayed address on a
+	// TURN server and offer it to the others (see turn.go).
+	TURN *relay.TURNConfig
 	// Lighthouse makes this member answer STUN on its port; Relay makes it
 	// forward datagrams between members that cannot reach each other.
 	Lighthouse, Relay bool
@@ -145,7 +149,12 @@ type Transport struct {
 	byIndex map[uint32]*session
 
 	upPeers atomic.Pointer[[]*Peer] // peers with an active session, for flooding
-	cert    atomic.Pointer[tls.Certificate]
+
+	// turnMu guards turn, the TURN client (nil without a TURN server).
+	turnMu     sync.Mutex
+	turn       *relay.TURN
+	turnServer netip.AddrPort
+	cert       atomic.Pointer[tls.Certificate]
 
 	// mu guards the fields below. Lock order: mu before Peer.mu and session.mu.
 	mu           sync.Mutex
@@ -222,6 +231,10 @@ func New(cfg Config) (*Transport, error) {
 		failLog:      make(map[netip.Addr]time.Time),
 	}
 	t.bufs.New = func() any { return new(packetBuf) }
+	if cfg.TURN != nil {
+		t.turn = relay.NewTURN(*cfg.TURN)
+		t.turnServer = cfg.TURN.Server
+	}
 	t.SetCertificate(cfg.Certificate)
 	empty := []*Peer{}
 	t.upPeers.Store(&empty)

@@ -179,6 +179,8 @@ type Renewed struct {
 // lighthouse adds the address it sees the member at.
 type Announce struct {
 	Candidates []string `cbor:"1,keyasint,omitempty"`
+	// Relayed are addresses on TURN servers that relay to the member.
+	Relayed []string `cbor:"2,keyasint,omitempty"`
 }
 
 // DirectoryEntry is one member in a Directory.
@@ -186,6 +188,7 @@ type DirectoryEntry struct {
 	NodeID     string   `cbor:"1,keyasint"`
 	Name       string   `cbor:"2,keyasint,omitempty"`
 	Candidates []string `cbor:"3,keyasint,omitempty"`
+	Relayed    []string `cbor:"4,keyasint,omitempty"` // the member's TURN relayed addresses
 }
 
 // Directory lists the members a lighthouse has sessions with.

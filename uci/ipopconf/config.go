@@ -38,6 +38,9 @@ type Config struct {
 	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
 	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
 	Relay         bool          // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
+	TURNServer    string        // turn_server: HOST:PORT of a TURN server (UDP); "" = none
+	TURNUsername  string        // turn_username: its long-term credential user
+	TURNPassword  string        // turn_password: and password (a secret: never logged or shown)
 }
 
 // Default returns the configuration used for every option the file does not
@@ -157,6 +160,38 @@ var specs = []spec{
 	},
 	boolOpt("lighthouse", func(c *Config) *bool { return &c.Lighthouse }),
 	boolOpt("relay", func(c *Config) *bool { return &c.Relay }),
+	{
+		name: "turn_server",
+		parse: func(c *Config, raw string) error {
+			c.TURNServer = raw
+			if raw == "" {
+				return nil
+			}
+			return checkEndpoint(raw)
+		},
+		check: func(c *Config) error {
+			if c.TURNServer == "" {
+				return nil
+			}
+			if c.TURNUsername == "" || c.TURNPassword == "" {
+				return invalid("a TURN server needs turn_username and turn_password")
+			}
+			return checkEndpoint(c.TURNServer)
+		},
+		format: func(c *Config) []string { return optional(c.TURNServer) },
+	},
+	{
+		name:   "turn_username",
+		parse:  func(c *Config, raw string) error { c.TURNUsername = raw; return nil },
+		check:  func(*Config) error { return nil },
+		format: func(c *Config) []string { return optional(c.TURNUsername) },
+	},
+	{
+		name:   "turn_password",
+		parse:  func(c *Config, raw string) error { c.TURNPassword = raw; return nil },
+		check:  func(*Config) error { return nil },
+		format: func(c *Config) []string { return optional(c.TURNPassword) },
+	},
 	boolOpt("guard_dhcp", func(c *Config) *bool { return &c.GuardDHCP }),
 	boolOpt("guard_ra", func(c *Config) *bool { return &c.GuardRA }),
 	intOpt("flood_limit", 0, maxRate, "frames per second", func(c *Config) *int { return &c.FloodLimit }),

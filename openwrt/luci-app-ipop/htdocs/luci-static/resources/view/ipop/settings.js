@@ -49,9 +49,6 @@ return view.extend({
 		s.tab('switch', _('Switch'));
 		s.tab('relay', _('Lighthouse'));
 		s.tab('advanced', _('Advanced'));
-		// TURN servers get fields on the Lighthouse tab once ipopd has the
-		// options (turn_url, turn_username, turn_password); until then the
-		// daemon would refuse a config that has them.
 
 		// -- Lighthouse
 		o = s.taboption('relay', form.Flag, 'lighthouse', _('Lighthouse'),
@@ -63,6 +60,20 @@ return view.extend({
 			_('When a lighthouse, relay traffic between members whose NATs defeat hole punching. The relay sees only ciphertext.'));
 		o.rmempty = false;
 		o.default = '1';
+
+		o = s.taboption('relay', form.Value, 'turn_server', _('TURN server'),
+			_('HOST:PORT of a standard TURN server (UDP) to relay through when no lighthouse can.'));
+		o.placeholder = 'turn.example.org:3478';
+		o.rmempty = true;
+
+		o = s.taboption('relay', form.Value, 'turn_username', _('TURN user name'));
+		o.depends({ turn_server: /.+/ });
+		o.rmempty = true;
+
+		o = s.taboption('relay', form.Value, 'turn_password', _('TURN password'));
+		o.password = true;
+		o.depends({ turn_server: /.+/ });
+		o.rmempty = true;
 
 		// -- General
 		o = s.taboption('general', form.Flag, 'enabled', _('Enable'),
