@@ -65,6 +65,15 @@ func (c *command) parse(args []string) ([]string, error) {
 	}
 }
 
+// parseN parses flags and wants exactly n positional arguments.
+func (c *command) parseN(args []string, n int) ([]string, error) {
+	pos, err := c.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, c.wantArgs(pos, n)
+}
+
 // wantArgs checks the number of positional arguments.
 func (c *command) wantArgs(pos []string, n int) error {
 	if len(pos) != n {

@@ -16,11 +16,8 @@ func cmdGroupCreate(args []string) error {
 	name := c.fs.String("name", "", "group `name` (required)")
 	subnet := c.fs.String("subnet", group.DefaultSubnet.String(), "virtual `subnet` of the group")
 	nodeName := c.fs.String("node-name", "", "this router's `name` in the group (default: host name)")
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	if *name == "" {
@@ -46,11 +43,8 @@ func cmdGroupIssue(args []string) error {
 	name := c.fs.String("name", "", "the other router's `name` (required)")
 	addr := c.fs.String("address", "", "its virtual `address` (default: the next free one)")
 	out := c.fs.String("out", "", "bundle `file` to write (required; not overwritten)")
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	if *name == "" || *out == "" {
@@ -58,6 +52,7 @@ func cmdGroupIssue(args []string) error {
 	}
 	var a netip.Addr
 	if *addr != "" {
+		var err error
 		if a, err = netip.ParseAddr(*addr); err != nil {
 			return usageError{fmt.Sprintf("group issue: --address %q is not an IP address", *addr)}
 		}
@@ -91,11 +86,8 @@ func cmdGroupInstall(args []string) error {
 	c := newCommand("group install", "FILE", "Install a bundle from the group owner: this router becomes a member.")
 	_, state := commonFlags(c)
 	force := c.fs.Bool("force", false, "replace another group or node already installed here")
-	pos, err := c.parse(args)
+	pos, err := c.parseN(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 1); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(pos[0])
@@ -115,11 +107,8 @@ func cmdGroupInstall(args []string) error {
 func cmdGroupShow(args []string) error {
 	c := newCommand("group show", "", "Show this router's group membership (never keys).")
 	_, state := commonFlags(c)
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	st, err := group.Load(*state)

@@ -41,11 +41,8 @@ func cmdInvite(args []string) error {
 	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one (repeatable; default: this router's addresses)")
 	list := c.fs.Bool("list", false, "list the invites instead")
 	cancel := c.fs.String("cancel", "", "cancel the invite with this `id`")
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	switch {
@@ -135,11 +132,8 @@ func cmdJoin(args []string) error {
 	c := newCommand("join", "TOKEN", "Join a group with an invite token from its owner.")
 	config, state := commonFlags(c)
 	name := c.fs.String("name", "", "this router's `name` in the group (default: host name)")
-	pos, err := c.parse(args)
+	pos, err := c.parseN(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 1); err != nil {
 		return err
 	}
 	if _, err := group.DecodeToken(pos[0]); err != nil {
@@ -188,11 +182,8 @@ func contains(l []string, s string) bool {
 func cmdLeave(args []string) error {
 	c := newCommand("leave", "", "Leave the group: stop the member and remove this router's group state.")
 	config, state := commonFlags(c)
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	if daemonUp(*config) {
@@ -210,11 +201,8 @@ func cmdLeave(args []string) error {
 func cmdRevoke(args []string) error {
 	c := newCommand("revoke", "NODE", "Revoke a member (owner only): every member drops its links within seconds\nand refuses it from then on.")
 	config, state := commonFlags(c)
-	pos, err := c.parse(args)
+	pos, err := c.parseN(args, 1)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 1); err != nil {
 		return err
 	}
 	if daemonUp(*config) {

@@ -16,11 +16,8 @@ import (
 func cmdRun(args []string) error {
 	c := newCommand("run", "", "Run the daemon in the foreground. SIGTERM stops it cleanly; SIGHUP reloads\nthe configuration without dropping links.")
 	config, state := commonFlags(c)
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	cfg, err := ipopconf.Load(*config)

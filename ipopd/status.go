@@ -32,11 +32,8 @@ func cmdStatus(args []string) error {
 	c := newCommand("status", "", "Show the running daemon's state.")
 	config, _ := commonFlags(c)
 	asJSON := c.fs.Bool("json", false, "print JSON for scripts")
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	var st control.Status
@@ -55,11 +52,8 @@ func cmdPeers(args []string) error {
 	c := newCommand("peers", "", "List the group members this router has links with.")
 	config, _ := commonFlags(c)
 	asJSON := c.fs.Bool("json", false, "print JSON for scripts")
-	pos, err := c.parse(args)
+	_, err := c.parseN(args, 0)
 	if err != nil {
-		return err
-	}
-	if err := c.wantArgs(pos, 0); err != nil {
 		return err
 	}
 	var peers []control.Peer
