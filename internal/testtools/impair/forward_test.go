@@ -117,6 +117,11 @@ func TestDelayBothDirections(t *testing.T) {
 	if !bytes.Equal(atB[0].data, numbered(1)) || !bytes.Equal(atA[0].data, numbered(2)) {
 		t.Error("frames changed or crossed over")
 	}
+	// The forwarder counts a frame after writing it: wait for the count.
+	deadline := time.Now().Add(time.Second)
+	for fw.ab.c.fwd.Load() != 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if got := fw.ab.c.fwd.Load(); got != 1 {
 		t.Errorf("a->b fwd = %d, want 1", got)
 	}
