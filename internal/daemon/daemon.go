@@ -126,6 +126,8 @@ func (d *Daemon) startMemberLocked() error {
 		start:     d.start,
 	}
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
+	m.sw.waiting = m.disc.Waiting
+	m.sw.wake = m.disc.wake
 	var turn *relay.TURNConfig
 	if cfg.TURNServer != "" {
 		if ap, err := resolveUDP(cfg.TURNServer); err != nil {
@@ -157,6 +159,7 @@ func (d *Daemon) startMemberLocked() error {
 		OnPeerUp: func(p *transport.Peer) {
 			d.onPeerUp(p)
 			m.disc.peerUp(p)
+			m.sw.flush(p)
 			d.event("ipop.peer.up", peerEvent(p))
 		},
 		OnPeerDown: func(p *transport.Peer) {
@@ -424,6 +427,7 @@ func (d *Daemon) Status() (st Status, ok bool) {
 			"flood_limited_in":  m.sw.stats.floodLimitedIn.Load(),
 			"tap_write_errors":  m.sw.stats.tapWriteErrors.Load(),
 			"send_errors":       m.sw.stats.sendErrors.Load(),
+			"staged_dropped":    m.sw.stats.stagedDropped.Load(),
 		},
 	}
 	for _, p := range m.tr.Peers() {

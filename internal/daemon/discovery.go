@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/transport"
@@ -54,13 +55,28 @@ type discovery struct {
 	cands   map[string][]netip.AddrPort
 	turns   map[string][]netip.AddrPort // members' TURN relayed addresses
 	dialing map[string]bool
+	rewake  map[string]bool            // woken while a reach was finishing: reach again
+	via     map[string]*transport.Peer // member -> the lighthouse that listed it
 	// lastTURN is the relayed address we announced last.
 	lastTURN netip.AddrPort
+	// activity tracks, per linked member, the frame count and when it last
+	// moved, to close idle links.
+	activity map[string]activity
+
+	// waiting lists the members known from directories that have no
+	// session: the switch stages frames for them and wakes them.
+	waiting atomic.Pointer[[]string]
+}
+
+type activity struct {
+	frames uint64
+	since  time.Time
 }
 
 func newDiscovery(d *Daemon, m *member) *discovery {
 	return &discovery{d: d, m: m, announced: map[string][]string{}, relayedBy: map[string][]string{},
-		cands: map[string][]netip.AddrPort{}, turns: map[string][]netip.AddrPort{}, dialing: map[string]bool{}}
+		cands: map[string][]netip.AddrPort{}, turns: map[string][]netip.AddrPort{}, dialing: map[string]bool{},
+		via: map[string]*transport.Peer{}, activity: map[string]activity{}, rewake: map[string]bool{}}
 }
 
 func (x *discovery) isLighthouse() bool {
@@ -75,6 +91,7 @@ func (x *discovery) peerUp(p *transport.Peer) {
 	if p.Roles()&wire.RoleLighthouse != 0 {
 		x.announce(p)
 	}
+	x.refreshWaiting()
 	// No probing here: a probe that reaches the far NAT before that NAT
 	// has sent anything our way makes a port-restricted NAT (Linux
 	// conntrack) remap the far side's own probes, and the punch fails.
@@ -88,6 +105,7 @@ func (x *discovery) peerUp(p *transport.Peer) {
 }
 
 func (x *discovery) peerDown(p *transport.Peer) {
+	x.refreshWaiting()
 	if x.isLighthouse() {
 		x.mu.Lock()
 		x.dirty = true
@@ -230,41 +248,90 @@ func (x *discovery) directory(lh *transport.Peer, dir *wire.Directory) {
 		x.mu.Lock()
 		x.cands[e.NodeID] = cands
 		x.turns[e.NodeID] = parseCandidates(e.Relayed)
-		start := !x.dialing[e.NodeID] && st.NodeID < e.NodeID
-		if p := x.peer(e.NodeID); p != nil && p.Up() {
-			start = false
-		}
-		if start {
-			x.dialing[e.NodeID] = true
-		}
+		x.via[e.NodeID] = lh
 		x.mu.Unlock()
-		if start {
-			x.m.wg.Add(1)
-			go x.reach(lh, e.NodeID)
-		}
 	}
+	x.refreshWaiting()
 }
 
-// reach keeps a session with member id through relay lh while both are
-// in the group. One goroutine per such member, on the smaller node id's
-// side.
+// refreshWaiting republishes the members without a session.
+func (x *discovery) refreshWaiting() {
+	st := x.d.groupState()
+	x.mu.Lock()
+	var w []string
+	for id := range x.via {
+		if st != nil && id == st.NodeID {
+			continue
+		}
+		if p := x.peer(id); p == nil || !p.Up() {
+			w = append(w, id)
+		}
+	}
+	x.mu.Unlock()
+	sort.Strings(w)
+	x.waiting.Store(&w)
+}
+
+// Waiting returns the members that have no session now (shared slice).
+func (x *discovery) Waiting() []string {
+	if w := x.waiting.Load(); w != nil {
+		return *w
+	}
+	return nil
+}
+
+// wake makes a link to member id on demand: through its lighthouse's
+// relay (or its TURN address) at once, then punched to a direct path.
+func (x *discovery) wake(id string) {
+	x.mu.Lock()
+	lh := x.via[id]
+	if x.dialing[id] {
+		x.rewake[id] = true
+		x.mu.Unlock()
+		return
+	}
+	if lh == nil {
+		x.mu.Unlock()
+		return
+	}
+	x.dialing[id] = true
+	x.mu.Unlock()
+	x.m.wg.Add(1)
+	go x.reach(lh, id)
+}
+
+// reach makes a session with member id, through relay lh or the
+// member's TURN address, and then asks lh to coordinate a punch; while the
+// session stays relayed it asks again every repunchEvery. It returns when
+// the session ends, or after a few failed attempts (the next frame for the
+// member wakes it again). One goroutine per member being reached.
 func (x *discovery) reach(lh *transport.Peer, id string) {
 	defer x.m.wg.Done()
 	defer func() {
 		x.mu.Lock()
 		delete(x.dialing, id)
+		again := x.rewake[id] && x.m.ctx.Err() == nil
+		delete(x.rewake, id)
 		x.mu.Unlock()
+		if again {
+			x.wake(id)
+		}
 	}()
-	for x.m.ctx.Err() == nil {
+	failures := 0
+	wasUp := false
+	var lastPunch time.Time
+	for x.m.ctx.Err() == nil && failures < 3 {
 		if p := x.peer(id); p != nil && p.Up() {
-			if st := p.Status(); st.Path != "direct" {
+			wasUp = true
+			if st := p.Status(); st.Path != "direct" && time.Since(lastPunch) >= repunchEvery {
 				_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+				lastPunch = time.Now()
 			}
-			sleepCtx(x.m.ctx, repunchEvery)
+			sleepCtx(x.m.ctx, time.Second)
 			continue
 		}
-		if !lh.Up() {
-			return // a new directory from a live lighthouse restarts us
+		if wasUp || !lh.Up() {
+			return // closed (idle, gone) or no lighthouse: the next frame wakes us
 		}
 		ctx, cancel := context.WithTimeout(x.m.ctx, 15*time.Second)
 		var p *transport.Peer
@@ -286,6 +353,7 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 		}
 		cancel()
 		if err != nil {
+			failures++
 			x.d.log.Debug("no session through the relay yet", "node", id, "relay", lh.DisplayName(), "err", err)
 			sleepCtx(x.m.ctx, viaRetry)
 			continue
@@ -294,7 +362,7 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 		sleepCtx(x.m.ctx, 500*time.Millisecond)
 		if p.Up() {
 			_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
-			sleepCtx(x.m.ctx, repunchEvery)
+			lastPunch = time.Now()
 		}
 	}
 }
@@ -314,6 +382,7 @@ func (x *discovery) run() {
 		}
 		sinceDir += time.Second
 		sinceAnnounce += time.Second
+		x.closeIdle(time.Now())
 		if r, _ := x.m.tr.TURNRelayed(); r != x.lastTURN {
 			// A new TURN allocation: tell the lighthouses now.
 			x.lastTURN = r
@@ -332,6 +401,39 @@ func (x *discovery) run() {
 					x.announce(p)
 				}
 			}
+		}
+	}
+}
+
+// closeIdle closes links to members that carried no frame for link_idle.
+// Links to lighthouses and configured endpoints stay.
+func (x *discovery) closeIdle(now time.Time) {
+	x.d.mu.Lock()
+	idle := x.d.cfg.LinkIdle
+	x.d.mu.Unlock()
+	if idle <= 0 {
+		return
+	}
+	for _, p := range x.m.tr.UpPeers() {
+		if p.Roles()&wire.RoleLighthouse != 0 || x.m.tr.Maintained(p) {
+			continue
+		}
+		n := p.Frames()
+		x.mu.Lock()
+		a, ok := x.activity[p.NodeID]
+		if !ok || a.frames != n {
+			x.activity[p.NodeID] = activity{frames: n, since: now}
+			x.mu.Unlock()
+			continue
+		}
+		x.mu.Unlock()
+		if now.Sub(a.since) >= idle {
+			id := p.NodeID
+			x.m.tr.DropIf(func(i transport.Identity) bool { return i.NodeID == id }, "idle")
+			x.mu.Lock()
+			delete(x.activity, id)
+			x.mu.Unlock()
+			x.d.log.Info("link closed: idle", "peer", p.DisplayName(), "after", idle.String())
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,7 @@ type switchStats struct {
 	floodedOut, unicastOut, deliveredIn atomic.Uint64
 	floodLimitedOut, floodLimitedIn     atomic.Uint64
 	tapWriteErrors, sendErrors          atomic.Uint64
+	stagedDropped                       atomic.Uint64
 }
 
 // sw is the learning switch between the device and the peers.
@@ -42,6 +44,14 @@ type sw struct {
 	start     time.Time
 	floodRate atomic.Pointer[[2]int] // per second, burst
 	stats     switchStats
+
+	// On-demand links (set by the daemon): members without a session, and
+	// how to wake one.
+	waiting func() []string
+	wake    func(id string)
+
+	stagedMu sync.Mutex // guards staged
+	staged   map[string][][]byte
 }
 
 func (s *sw) now() int64 { return int64(time.Since(s.start)) }
@@ -104,7 +114,45 @@ func (s *sw) forward(frame []byte) {
 		}
 		s.send(p, frame)
 	}
+	// Members known from a lighthouse but not linked: keep the frame for
+	// them and make the link now (on demand).
+	if s.waiting != nil {
+		for _, id := range s.waiting() {
+			s.stage(id, frame)
+		}
+	}
 	s.stats.floodedOut.Add(1)
+}
+
+// stagedMax bounds the frames kept per member while its link comes up
+// (a relayed handshake: a few round trips); older ones are dropped.
+const stagedMax = 32
+
+// stage keeps a copy of frame for member id and wakes its link.
+func (s *sw) stage(id string, frame []byte) {
+	s.stagedMu.Lock()
+	if s.staged == nil {
+		s.staged = map[string][][]byte{}
+	}
+	q := s.staged[id]
+	if len(q) >= stagedMax {
+		q = q[1:]
+		s.stats.stagedDropped.Add(1)
+	}
+	s.staged[id] = append(q, append([]byte(nil), frame...))
+	s.stagedMu.Unlock()
+	s.wake(id)
+}
+
+// flush sends what was staged for a member whose link just came up.
+func (s *sw) flush(p *transport.Peer) {
+	s.stagedMu.Lock()
+	q := s.staged[p.NodeID]
+	delete(s.staged, p.NodeID)
+	s.stagedMu.Unlock()
+	for _, f := range q {
+		s.send(p, f)
+	}
 }
 
 func (s *sw) send(p *transport.Peer, frame []byte) {

@@ -183,3 +183,16 @@ func resolve(ctx context.Context, endpoint string) (netip.AddrPort, error) {
 	}
 	return netip.AddrPortFrom(best.Unmap(), uint16(pn)), nil
 }
+
+// Maintained reports whether p is the member at a configured endpoint,
+// whose link Maintain keeps up (and which must not be closed as idle).
+func (t *Transport) Maintained(p *Peer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range t.endpointNode {
+		if id == p.NodeID {
+			return true
+		}
+	}
+	return false
+}

@@ -104,3 +104,7 @@ func (p *Peer) DisplayName() string {
 	}
 	return p.NodeID
 }
+
+// Frames counts the frames carried both ways (keepalives do not count):
+// what tells an idle link from a busy one.
+func (p *Peer) Frames() uint64 { return p.framesIn.Load() + p.framesOut.Load() }

@@ -38,6 +38,7 @@ type Config struct {
 	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
 	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
 	Relay         bool          // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
+	LinkIdle      time.Duration // link_idle: close a link to a member after this long without frames (0 = never)
 	TURNServer    string        // turn_server: HOST:PORT of a TURN server (UDP); "" = none
 	TURNUsername  string        // turn_username: its long-term credential user
 	TURNPassword  string        // turn_password: and password (a secret: never logged or shown)
@@ -62,6 +63,7 @@ func Default() Config {
 		ControlSocket: "/var/run/ipopd.sock",
 		UbusSocket:    "/var/run/ubus/ubus.sock",
 		Relay:         true,
+		LinkIdle:      600 * time.Second,
 	}
 }
 
@@ -198,6 +200,7 @@ var specs = []spec{
 	intOpt("flood_burst", 0, maxRate, "frames", func(c *Config) *int { return &c.FloodBurst }),
 	secondsOpt("mac_aging", 10, 86400, func(c *Config) *time.Duration { return &c.MACAging }),
 	secondsOpt("keepalive", 1, 600, func(c *Config) *time.Duration { return &c.Keepalive }),
+	secondsOpt("link_idle", 0, 86400, func(c *Config) *time.Duration { return &c.LinkIdle }),
 	{
 		name: "control_socket",
 		parse: func(c *Config, raw string) error {
