@@ -35,7 +35,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 lint: fmt-check vet
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 # Every fuzz target, FUZZTIME each (default 60 s): run before calling a parser done.
 fuzz:

@@ -258,8 +258,6 @@ func (b *msgBuilder) u32(id uint8, v uint32) *msgBuilder {
 	return b.raw(id, binary.BigEndian.AppendUint32(nil, v))
 }
 
-func (b *msgBuilder) u8(id uint8, v uint8) *msgBuilder { return b.raw(id, []byte{v}) }
-
 func (b *msgBuilder) str(id uint8, s string) *msgBuilder {
 	return b.raw(id, append([]byte(s), 0))
 }

@@ -46,7 +46,6 @@ type required struct {
 	T    bool     `cbor:"6,keyasint"`
 	P    *inner   `cbor:"7,keyasint"`
 	A    [2]byte  `cbor:"8,keyasint"`
-	skip int      //nolint:unused // unexported: never encoded
 	Skip string   `cbor:"-"`
 }
 

@@ -217,7 +217,7 @@ func TestBundleStringHidesKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{bd.String(), sprintf("%v", bd), sprintf("%+v", *bd), sprintf("%#v", bd)} {
-		if strings.Contains(text, bd.NodeKey.D.String()) || !strings.Contains(text, "bob") {
+		if strings.Contains(text, keyHex(t, bd.NodeKey)) || !strings.Contains(text, "bob") {
 			t.Errorf("formatted bundle: %s", text)
 		}
 	}

@@ -1,10 +1,13 @@
 package group
 
 import (
+	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -174,3 +177,23 @@ func checkMode(t *testing.T, path string, want fs.FileMode) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// keyHex and keyDecimal render a private key's scalar the ways a leak
+// would show it, without the deprecated big.Int field.
+func keyHex(t testing.TB, k *ecdsa.PrivateKey) string {
+	t.Helper()
+	b, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func keyDecimal(t testing.TB, k *ecdsa.PrivateKey) string {
+	t.Helper()
+	b, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return new(big.Int).SetBytes(b).String()
+}

@@ -27,7 +27,7 @@ const NodeIDLen = 16
 // NodeIDFromPublicKey returns the node id of a public key: the lowercase hex
 // of the first 8 bytes of the SHA-256 of its DER SubjectPublicKeyInfo.
 func NodeIDFromPublicKey(pub crypto.PublicKey) (string, error) {
-	if k, ok := pub.(*ecdsa.PublicKey); ok && (k == nil || k.Curve == nil || k.X == nil || k.Y == nil) {
+	if k, ok := pub.(*ecdsa.PublicKey); ok && (k == nil || k.Curve == nil || !validPoint(k)) {
 		return "", errorf(ErrInvalidOption, "node id: incomplete ECDSA public key")
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -134,3 +134,10 @@ func certPEM(c *x509.Certificate) []byte {
 
 // serialHex is the certificate serial as even-length lowercase hex.
 func serialHex(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }
+
+// validPoint reports whether an ECDSA public key holds a point (without
+// the deprecated big.Int coordinates).
+func validPoint(k *ecdsa.PublicKey) bool {
+	_, err := k.Bytes()
+	return err == nil
+}

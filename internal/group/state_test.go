@@ -267,7 +267,7 @@ func TestLoadErrors(t *testing.T) {
 func TestStateStringHidesKeys(t *testing.T) {
 	s := newOwner(t, "home")
 	for _, text := range []string{s.String(), (*s).GoString(), sprintf("%v", s), sprintf("%+v", *s), sprintf("%#v", s)} {
-		for _, secret := range []string{s.CAKey.D.String(), s.NodeKey.D.String(), s.NodeKey.D.Text(16)} {
+		for _, secret := range []string{keyHex(t, s.CAKey), keyHex(t, s.NodeKey), keyDecimal(t, s.NodeKey)} {
 			if strings.Contains(text, secret) {
 				t.Errorf("formatted state leaks a private key: %s", text)
 			}
