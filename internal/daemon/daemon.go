@@ -126,6 +126,7 @@ func (d *Daemon) startMemberLocked() error {
 		start:     d.start,
 	}
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
+	m.sw.setMSSClamp(cfg)
 	m.sw.waiting = m.disc.Waiting
 	m.sw.wake = m.disc.wake
 	var turn *relay.TURNConfig
@@ -352,6 +353,7 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 		m.sw.guardsOut.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
 		m.sw.guardsIn.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
 		m.sw.setFloodRate(cfg.FloodLimit, cfg.FloodBurst)
+		m.sw.setMSSClamp(cfg)
 	}
 	d.cfg = cfg
 	d.setEndpointsLocked(cfg.Endpoints)
@@ -428,6 +430,7 @@ func (d *Daemon) Status() (st Status, ok bool) {
 			"tap_write_errors":  m.sw.stats.tapWriteErrors.Load(),
 			"send_errors":       m.sw.stats.sendErrors.Load(),
 			"staged_dropped":    m.sw.stats.stagedDropped.Load(),
+			"mss_clamped":       m.sw.stats.mssClamped.Load(),
 		},
 	}
 	for _, p := range m.tr.Peers() {

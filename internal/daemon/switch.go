@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipopd/ipopd/internal/overlay"
 	"github.com/ipopd/ipopd/internal/transport"
+	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
 // Device is the local end of the switch: the TAP device, or a fake in tests.
@@ -31,7 +32,7 @@ type switchStats struct {
 	floodedOut, unicastOut, deliveredIn atomic.Uint64
 	floodLimitedOut, floodLimitedIn     atomic.Uint64
 	tapWriteErrors, sendErrors          atomic.Uint64
-	stagedDropped                       atomic.Uint64
+	stagedDropped, mssClamped           atomic.Uint64
 }
 
 // sw is the learning switch between the device and the peers.
@@ -42,7 +43,8 @@ type sw struct {
 	guardsOut *overlay.Guards
 	guardsIn  *overlay.Guards
 	start     time.Time
-	floodRate atomic.Pointer[[2]int] // per second, burst
+	floodRate atomic.Pointer[[2]int]    // per second, burst
+	mss       atomic.Pointer[[2]uint16] // MSS clamp for IPv4 and IPv6; nil = off
 	stats     switchStats
 
 	// On-demand links (set by the daemon): members without a session, and
@@ -97,6 +99,9 @@ func (s *sw) readDevice() error {
 func (s *sw) forward(frame []byte) {
 	if !overlay.ValidFrame(frame) || s.guardsOut.Drop(frame) {
 		return
+	}
+	if m := s.mss.Load(); m != nil && overlay.ClampMSS(frame, m[0], m[1]) {
+		s.stats.mssClamped.Add(1)
 	}
 	now := s.now()
 	dst := overlay.Dst(frame)
@@ -179,4 +184,21 @@ func (s *sw) receive(p *transport.Peer, frame []byte) {
 		return
 	}
 	s.stats.deliveredIn.Add(1)
+}
+
+// setMSSClamp computes the clamp from the underlay MTU: the largest frame
+// that fits one record on an IPv4 underlay, also through a member relay,
+// less the Ethernet, IP and TCP headers.
+func (s *sw) setMSSClamp(cfg ipopconf.Config) {
+	if !cfg.MSSClamp {
+		s.mss.Store(nil)
+		return
+	}
+	const (
+		udpIPv4    = 28          // IPv4 + UDP headers of the underlay datagram
+		record     = 13 + 16 + 1 // data record header, AEAD tag, payload kind
+		relayExtra = 10          // member relay envelope
+	)
+	frame := cfg.UnderlayMTU - udpIPv4 - record - relayExtra
+	s.mss.Store(&[2]uint16{uint16(frame - 14 - 20 - 20), uint16(frame - 14 - 40 - 20)})
 }

@@ -28,6 +28,7 @@ type Config struct {
 	Endpoints     []string      // endpoint: static/bootstrap peers, HOST:PORT
 	GuardDHCP     bool          // guard_dhcp: keep DHCP server messages off the overlay
 	GuardRA       bool          // guard_ra: keep IPv6 router advertisements off the overlay
+	MSSClamp      bool          // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
 	FloodLimit    int           // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
 	FloodBurst    int           // flood_burst: burst allowed above FloodLimit
 	MACAging      time.Duration // mac_aging: how long a learned MAC stays
@@ -56,6 +57,7 @@ func Default() Config {
 		LogLevel:      slog.LevelInfo,
 		GuardDHCP:     true,
 		GuardRA:       true,
+		MSSClamp:      true,
 		FloodLimit:    500,
 		FloodBurst:    1000,
 		MACAging:      300 * time.Second,
@@ -196,6 +198,7 @@ var specs = []spec{
 	},
 	boolOpt("guard_dhcp", func(c *Config) *bool { return &c.GuardDHCP }),
 	boolOpt("guard_ra", func(c *Config) *bool { return &c.GuardRA }),
+	boolOpt("mss_clamp", func(c *Config) *bool { return &c.MSSClamp }),
 	intOpt("flood_limit", 0, maxRate, "frames per second", func(c *Config) *int { return &c.FloodLimit }),
 	intOpt("flood_burst", 0, maxRate, "frames", func(c *Config) *int { return &c.FloodBurst }),
 	secondsOpt("mac_aging", 10, 86400, func(c *Config) *time.Duration { return &c.MACAging }),

@@ -134,6 +134,11 @@ return view.extend({
 			_('IPv6 router advertisements do not cross the overlay.'));
 		o.default = '1';
 
+		o = s.taboption('switch', form.Flag, 'mss_clamp', _('Clamp TCP MSS'),
+			_('Lower the MSS of TCP connections crossing the overlay so each segment fits one encrypted datagram (faster; other traffic keeps full frames).'));
+		o.rmempty = false;
+		o.default = '1';
+
 		o = s.taboption('switch', form.Value, 'flood_limit', _('Broadcast limit'),
 			_('Broadcast/multicast frames per second accepted from each peer; 0 = unlimited.'));
 		o.validate = range(0, 1000000);
