@@ -87,8 +87,15 @@ func startMembers(t *testing.T, n int) []*testMember {
 
 func startMembersWith(t *testing.T, n int, mod func(i int, c *ipopconf.Config)) []*testMember {
 	t.Helper()
+	return startMembersIssued(t, n, time.Now(), mod)
+}
+
+// startMembersIssued is startMembersWith with every certificate issued at
+// issued (in the past, to test renewal).
+func startMembersIssued(t *testing.T, n int, issued time.Time, mod func(i int, c *ipopconf.Config)) []*testMember {
+	t.Helper()
 	dir := t.TempDir()
-	now := time.Now()
+	now := issued
 	owner, err := group.Create(filepath.Join(dir, "m0"), group.CreateOptions{Name: "sim", NodeName: "m0", Now: now, LocalPrefixes: noPrefixes})
 	if err != nil {
 		t.Fatal(err)
