@@ -209,16 +209,13 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 		return nil, fmt.Errorf("group: issue: %w", err)
 	}
 
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return nil, fmt.Errorf("group: %w", err)
+		return nil, err
 	}
 	defer unlock()
 	// Work from the files, not from memory: the CLI and the daemon may
 	// both issue from one directory.
-	if err := s.checkUnchanged(); err != nil {
-		return nil, err
-	}
 	allocs, err := readAllocations(s.Dir, s.Subnet)
 	if err != nil {
 		return nil, err

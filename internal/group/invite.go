@@ -241,14 +241,11 @@ func (s *State) CreateInvite(o InviteOptions) (Token, error) {
 		return Token{}, errorf(ErrExpired, "group: invite: the group CA expires at %s, before the invite would", s.CACert.NotAfter.UTC().Format(time.RFC3339))
 	}
 
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return Token{}, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return Token{}, err
 	}
+	defer unlock()
 	recs, err := readInvites(s.Dir)
 	if err != nil {
 		return Token{}, err
@@ -327,14 +324,11 @@ func (s *State) CancelInvite(id string) error {
 	if len(id) < 4 {
 		return errorf(ErrInvalidOption, "group: cancel invite: id %q is too short; give at least 4 hex digits", shorten(id))
 	}
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return err
 	}
+	defer unlock()
 	recs, err := readInvites(s.Dir)
 	if err != nil {
 		return err

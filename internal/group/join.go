@@ -50,14 +50,11 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 	}
 	id := hex.EncodeToString(req.InviteID[:])
 
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return nil, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return nil, err
 	}
+	defer unlock()
 	recs, err := readInvites(s.Dir)
 	if err != nil {
 		return nil, err

@@ -65,14 +65,11 @@ func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, 
 		return nil, errorf(ErrRenewalNotDue, "group: renew: certificate of node %q is not due for renewal before %s", m.Name, renewalStart(nodeCert).UTC().Format(time.RFC3339))
 	}
 
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return nil, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return nil, err
 	}
+	defer unlock()
 	allocs, err := readAllocations(s.Dir, s.Subnet)
 	if err != nil {
 		return nil, err
@@ -165,14 +162,11 @@ func (s *State) RenewSelf(now time.Time, force bool) (bool, error) {
 	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
 		return false, fmt.Errorf("group: renew: %w", err)
 	}
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return false, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return false, err
 	}
+	defer unlock()
 	disk, err := readCert(s.Dir, FileNodeCert)
 	if err != nil {
 		return false, err
@@ -240,14 +234,11 @@ func (s *State) InstallRenewed(certDER []byte, now time.Time) error {
 		return errorf(ErrRevoked, "group: renewed certificate of node %q is revoked", m.Name)
 	}
 
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return err
 	}
+	defer unlock()
 	disk, err := readCert(s.Dir, FileNodeCert)
 	if err != nil {
 		return err

@@ -136,14 +136,11 @@ func (s *State) Revoke(node string, now time.Time) ([]byte, error) {
 	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
 		return nil, fmt.Errorf("group: revoke: %w", err)
 	}
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return nil, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return nil, err
 	}
+	defer unlock()
 	allocs, err := readAllocations(s.Dir, s.Subnet)
 	if err != nil {
 		return nil, err
@@ -243,14 +240,11 @@ func (s *State) ApplyCRL(der []byte, now time.Time) (changed bool, err error) {
 	if cur := s.crl.get(); cur != nil && rev.number.Cmp(cur.number) <= 0 {
 		return false, nil // fast path without the lock: nothing new
 	}
-	unlock, err := lockDir(s.Dir, true)
+	unlock, err := s.lockForWrite()
 	if err != nil {
-		return false, fmt.Errorf("group: %w", err)
-	}
-	defer unlock()
-	if err := s.checkUnchanged(); err != nil {
 		return false, err
 	}
+	defer unlock()
 	disk, err := readCRL(s.Dir, s.CACert)
 	if err != nil {
 		return false, err

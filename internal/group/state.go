@@ -275,3 +275,18 @@ func readStateFile(path string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// lockForWrite takes the state directory's exclusive lock and checks that
+// the files still say what this State was loaded from, so that the CLI
+// and the daemon never write over each other. The caller defers unlock.
+func (s *State) lockForWrite() (unlock func(), err error) {
+	unlock, err = lockDir(s.Dir, true)
+	if err != nil {
+		return nil, fmt.Errorf("group: %w", err)
+	}
+	if err := s.checkUnchanged(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
