@@ -50,10 +50,16 @@ func (t *Transport) Probe(p *Peer, candidates []netip.AddrPort) {
 	if s == nil || len(candidates) == 0 {
 		return
 	}
+	now := t.now()
 	s.mu.Lock()
 	s.candidates = append(s.candidates[:0], candidates...)
-	s.probeUntil = t.now() + int64(probeBurst)
+	s.probeUntil = now + int64(probeBurst)
 	s.mu.Unlock()
+	// The first round goes out now, not on the next timer tick: both ends
+	// start when the lighthouse's Punch arrives, and their first probes
+	// must cross on the wire (a probe that reaches a NAT before that NAT
+	// sent anything spoils a port-restricted punch).
+	t.probe(s, now)
 }
 
 // probeLocked sends one round of probes if a burst is on. Called by the
