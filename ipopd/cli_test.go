@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -161,7 +162,7 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{nil, {"bogus"}, {"group"}, {"group", "bogus"}, {"group", "install"}} {
 		if err := run(args); err == nil {
 			t.Errorf("%v succeeded", args)
-		} else if !errorsAs(err, &ue) {
+		} else if !errors.As(err, &ue) {
 			t.Errorf("%v: %v is not a usage error", args, err)
 		}
 	}

@@ -99,5 +99,3 @@ const (
 	defaultConfig = "/etc/config/ipop"
 	defaultState  = "/etc/ipop"
 )
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -21,12 +21,14 @@ import (
 // whenever it changes. On a PunchRequest it sends Punch to both members at
 // once, so that both probe each other's candidates at the same moment.
 //
-// Member side: for every member in a directory that it has no session
-// with, the member with the smaller node id makes one through the
-// lighthouse's relay (the other waits for it, so the two never dial at
-// once), then asks the lighthouse to coordinate punching. The session
-// moves to the direct path by itself when a probe gets through (package
-// transport, probe.go).
+// Member side: members in a directory are linked on demand. When the
+// switch floods a frame, members without a session get a copy staged and
+// are woken: a session is made at once through the lighthouse's relay (or
+// the member's TURN address), the staged frames follow, and the lighthouse
+// is asked to coordinate a punch. The session moves to the direct path by
+// itself when a probe gets through (package transport, probe.go). Links
+// that carry no frame for link_idle are closed; the next frame makes them
+// again.
 
 const (
 	// directoryEvery resends the directory even without changes: a member
