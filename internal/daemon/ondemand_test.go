@@ -23,7 +23,6 @@ func TestOnDemandAndIdle(t *testing.T) {
 		}
 	})
 	lh, a, b := ms[0], ms[1], ms[2]
-	_ = lh
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	// Wait until a knows b from the directory.
 	eventually(t, "b in a's directory", func() bool { return len(a.d.member().disc.Waiting()) == 1 })
@@ -43,7 +42,7 @@ func TestOnDemandAndIdle(t *testing.T) {
 	if upTo(a, b) {
 		t.Fatal("idle link not closed")
 	}
-	if len(a.d.member().tr.UpPeers()) != 1 {
+	if !upTo(a, lh) {
 		t.Fatal("the link to the lighthouse was closed too")
 	}
 	a.dev.in <- frame(bcast, mac(1), "again")
