@@ -16,7 +16,10 @@ func (t *Transport) onHello(s *session, h *wire.Hello) {
 	s.mu.Lock()
 	s.peerInstance = h.Instance
 	s.mu.Unlock()
-	s.markReady()
+	s.ready.Store(true)
+	// Whoever waits for the session (Connect) is told only once the peer's
+	// state says so too.
+	defer s.markReady()
 
 	t.mu.Lock()
 	if t.closed {
