@@ -408,12 +408,14 @@ func (x *discovery) run() {
 }
 
 // closeIdle closes links to members that carried no frame for link_idle.
-// Links to lighthouses and configured endpoints stay.
+// Links to lighthouses and configured endpoints stay, and a lighthouse
+// closes nothing: its links carry the directory and relayed traffic, and
+// the members would only dial it again.
 func (x *discovery) closeIdle(now time.Time) {
 	x.d.mu.Lock()
 	idle := x.d.cfg.LinkIdle
 	x.d.mu.Unlock()
-	if idle <= 0 {
+	if idle <= 0 || x.isLighthouse() {
 		return
 	}
 	for _, p := range x.m.tr.UpPeers() {

@@ -42,7 +42,7 @@ func TestOnDemandAndIdle(t *testing.T) {
 	if upTo(a, b) {
 		t.Fatal("idle link not closed")
 	}
-	if !upTo(a, lh) {
+	if !upTo(a, lh) || !upTo(lh, a) {
 		t.Fatal("the link to the lighthouse was closed too")
 	}
 	a.dev.in <- frame(bcast, mac(1), "again")
