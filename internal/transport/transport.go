@@ -241,12 +241,25 @@ func New(cfg Config) (*Transport, error) {
 	return t, nil
 }
 
+// hasAES reports whether this CPU has AES and carry-less multiply
+// instructions, which make AES-GCM the faster AEAD.
+func hasAES() bool {
+	return cpu.X86.HasAES && cpu.X86.HasPCLMULQDQ || cpu.ARM64.HasAES && cpu.ARM64.HasPMULL
+}
+
+// PreferredCipher names the data channel AEAD this CPU asks for first.
+func PreferredCipher() string {
+	if hasAES() {
+		return "AES-128-GCM"
+	}
+	return "ChaCha20-Poly1305"
+}
+
 // preferredSuites puts AES-GCM first where the CPU has AES instructions and
 // ChaCha20-Poly1305 first elsewhere (MIPS and most router ARM cores), where
 // it is several times faster.
 func preferredSuites() []dtls.CipherSuiteID {
-	aes := cpu.X86.HasAES && cpu.X86.HasPCLMULQDQ || cpu.ARM64.HasAES && cpu.ARM64.HasPMULL
-	if aes {
+	if hasAES() {
 		return []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256}
 	}
 	return []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
