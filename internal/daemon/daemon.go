@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipopd/ipopd/internal/control"
 	"github.com/ipopd/ipopd/internal/group"
+	"github.com/ipopd/ipopd/internal/offload"
 	"github.com/ipopd/ipopd/internal/overlay"
 	"github.com/ipopd/ipopd/internal/relay"
 	"github.com/ipopd/ipopd/internal/tap"
@@ -124,6 +125,7 @@ func (d *Daemon) startMemberLocked() error {
 		guardsOut: overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		guardsIn:  overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		start:     d.start,
+		gro:       offload.NewCoalescer(dev.Write),
 	}
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
 	m.sw.setMSSClamp(cfg)
@@ -137,6 +139,7 @@ func (d *Daemon) startMemberLocked() error {
 			turn = &relay.TURNConfig{Server: ap, Username: cfg.TURNUsername, Password: cfg.TURNPassword}
 		}
 	}
+	maxFrame := cfg.MTU + 18 // Ethernet header and one VLAN tag
 	tr, err := transport.New(transport.Config{
 		TURN:        turn,
 		Conn:        conn,
@@ -153,9 +156,10 @@ func (d *Daemon) startMemberLocked() error {
 		Version:     d.opts.Version,
 		Keepalive:   cfg.Keepalive,
 		UnderlayMTU: cfg.UnderlayMTU,
-		MaxFrame:    cfg.MTU + 18, // Ethernet header and one VLAN tag
+		MaxFrame:    maxFrame,
 		Logger:      d.log,
 		OnFrame:     m.sw.receive,
+		OnFlush:     m.sw.flushGRO,
 		OnNewPeer:   m.sw.newPeerState,
 		OnPeerUp: func(p *transport.Peer) {
 			d.onPeerUp(p)
@@ -182,7 +186,7 @@ func (d *Daemon) startMemberLocked() error {
 	m.sw.tr = tr
 	d.mem = m
 	tr.Start()
-	go func() { m.devErr <- m.sw.readDevice() }()
+	go func() { m.devErr <- m.sw.readDevice(maxFrame) }()
 	m.wg.Add(1)
 	go m.disc.run()
 	d.setEndpointsLocked(cfg.Endpoints)
@@ -431,6 +435,7 @@ func (d *Daemon) Status() (st Status, ok bool) {
 			"send_errors":       m.sw.stats.sendErrors.Load(),
 			"staged_dropped":    m.sw.stats.stagedDropped.Load(),
 			"mss_clamped":       m.sw.stats.mssClamped.Load(),
+			"offload_errors":    m.sw.stats.offloadErrors.Load(),
 		},
 	}
 	for _, p := range m.tr.Peers() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipopd/ipopd/internal/group"
 	"github.com/ipopd/ipopd/internal/netsim"
+	"github.com/ipopd/ipopd/internal/offload"
 	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
@@ -34,10 +35,13 @@ func newFakeDevice() *fakeDevice {
 	return &fakeDevice{in: make(chan []byte, 64), closed: make(chan struct{})}
 }
 
+// Read and Write speak the TAP's virtio-net header: an empty one in,
+// stripped out (the test frames are never TCP, so none is glued).
 func (d *fakeDevice) Read(b []byte) (int, error) {
 	select {
 	case f := <-d.in:
-		return copy(b, f), nil
+		clear(b[:offload.HdrLen])
+		return offload.HdrLen + copy(b[offload.HdrLen:], f), nil
 	case <-d.closed:
 		return 0, os.ErrClosed
 	}
@@ -45,7 +49,7 @@ func (d *fakeDevice) Read(b []byte) (int, error) {
 
 func (d *fakeDevice) Write(b []byte) (int, error) {
 	d.mu.Lock()
-	d.out = append(d.out, append([]byte(nil), b...))
+	d.out = append(d.out, append([]byte(nil), b[offload.HdrLen:]...))
 	d.mu.Unlock()
 	return len(b), nil
 }

@@ -8,12 +8,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/offload"
 	"github.com/ipopd/ipopd/internal/overlay"
 	"github.com/ipopd/ipopd/internal/transport"
 	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
 // Device is the local end of the switch: the TAP device, or a fake in tests.
+// Every frame read or written carries a virtio-net header in front
+// (offload.HdrLen bytes; see package offload).
 type Device interface {
 	Read(b []byte) (int, error)
 	Write(b []byte) (int, error)
@@ -33,6 +36,7 @@ type switchStats struct {
 	floodLimitedOut, floodLimitedIn     atomic.Uint64
 	tapWriteErrors, sendErrors          atomic.Uint64
 	stagedDropped, mssClamped           atomic.Uint64
+	offloadErrors                       atomic.Uint64
 }
 
 // sw is the learning switch between the device and the peers.
@@ -54,6 +58,10 @@ type sw struct {
 
 	stagedMu sync.Mutex // guards staged
 	staged   map[string][][]byte
+
+	// gro glues TCP segments from peers for the device; used only on the
+	// transport's reader goroutine (receive and flush).
+	gro *offload.Coalescer
 }
 
 func (s *sw) now() int64 { return int64(time.Since(s.start)) }
@@ -80,9 +88,21 @@ func (s *sw) setFloodRate(perSecond, burst int) {
 	}
 }
 
-// readDevice is the out path. One goroutine; returns when the device closes.
-func (s *sw) readDevice() error {
-	buf := make([]byte, 65536)
+// maxSegments is how many frames one TSO frame from the device may be cut
+// into: 64 KiB at the smallest MSS a LAN host uses in practice (536).
+const maxSegments = 128
+
+// readDevice is the out path. One goroutine; returns when the device
+// closes. A TSO frame is cut into wire-sized frames here, once, and the
+// switch decides for all of them together: they share their Ethernet
+// header.
+func (s *sw) readDevice(maxFrame int) error {
+	buf := make([]byte, offload.HdrLen+offload.MaxFrame)
+	segs := make([][]byte, maxSegments)
+	backing := make([]byte, maxSegments*maxFrame)
+	for i := range segs {
+		segs[i] = backing[i*maxFrame : (i+1)*maxFrame : (i+1)*maxFrame]
+	}
 	for {
 		n, err := s.dev.Read(buf)
 		if err != nil {
@@ -91,7 +111,26 @@ func (s *sw) readDevice() error {
 			}
 			return err
 		}
-		s.forward(buf[:n])
+		h, err := offload.ParseHdr(buf[:n])
+		if err != nil {
+			s.stats.offloadErrors.Add(1)
+			continue
+		}
+		frame := buf[offload.HdrLen:n]
+		if !h.IsGSO() {
+			if offload.Complete(h, frame) != nil {
+				s.stats.offloadErrors.Add(1)
+				continue
+			}
+			s.forward(frame)
+			continue
+		}
+		k, err := offload.Segment(h, frame, segs)
+		if err != nil {
+			s.stats.offloadErrors.Add(1)
+			continue
+		}
+		s.forwardBatch(segs[:k])
 	}
 }
 
@@ -103,30 +142,60 @@ func (s *sw) forward(frame []byte) {
 	if m := s.mss.Load(); m != nil && overlay.ClampMSS(frame, m[0], m[1]) {
 		s.stats.mssClamped.Add(1)
 	}
+	s.forwardBatch([][]byte{frame})
+}
+
+// forwardBatch sends frames with one Ethernet header (one frame, or the
+// segments of a TSO frame) to the peers they are for.
+func (s *sw) forwardBatch(frames [][]byte) {
+	first := frames[0]
+	if len(frames) > 1 {
+		// Segments are TCP data: no guard or clamp applies, but each
+		// must be a frame the far end accepts.
+		for _, f := range frames {
+			if !overlay.ValidFrame(f) {
+				return
+			}
+		}
+		if s.guardsOut.Drop(first) {
+			return
+		}
+	}
 	now := s.now()
-	dst := overlay.Dst(frame)
+	dst := overlay.Dst(first)
 	if !overlay.IsMulticast(dst) {
 		if p, ok := s.macs.Lookup(dst, now); ok && p.Up() {
-			s.send(p, frame)
-			s.stats.unicastOut.Add(1)
+			s.sendBatch(p, frames)
+			s.stats.unicastOut.Add(uint64(len(frames)))
 			return
 		}
 	}
 	for _, p := range s.tr.UpPeers() {
-		if ps, ok := p.Ext.(*peerState); ok && !ps.floodOut.Load().Allow(now) {
-			s.stats.floodLimitedOut.Add(1)
-			continue
+		allowed := frames
+		if ps, ok := p.Ext.(*peerState); ok {
+			lim := ps.floodOut.Load()
+			for i := range frames {
+				if !lim.Allow(now) {
+					s.stats.floodLimitedOut.Add(uint64(len(frames) - i))
+					allowed = frames[:i]
+					break
+				}
+			}
 		}
-		s.send(p, frame)
+		if len(allowed) > 0 {
+			s.sendBatch(p, allowed)
+		}
 	}
-	// Members known from a lighthouse but not linked: keep the frame for
+	// Members known from a lighthouse but not linked: keep the frames for
 	// them and make the link now (on demand).
 	if s.waiting != nil {
 		for _, id := range s.waiting() {
-			s.stage(id, frame)
+			for _, f := range frames {
+				s.stage(id, f)
+			}
 		}
 	}
-	s.stats.floodedOut.Add(1)
+	s.stats.floodedOut.Add(uint64(len(frames)))
 }
 
 // stagedMax bounds the frames kept per member while its link comes up
@@ -166,6 +235,16 @@ func (s *sw) send(p *transport.Peer, frame []byte) {
 	}
 }
 
+func (s *sw) sendBatch(p *transport.Peer, frames [][]byte) {
+	if len(frames) == 1 {
+		s.send(p, frames[0])
+		return
+	}
+	if err := s.tr.SendFrames(p, frames); err != nil {
+		s.stats.sendErrors.Add(1)
+	}
+}
+
 // receive is the in path, called by the transport for each frame.
 func (s *sw) receive(p *transport.Peer, frame []byte) {
 	if !overlay.ValidFrame(frame) || s.guardsIn.Drop(frame) {
@@ -179,11 +258,18 @@ func (s *sw) receive(p *transport.Peer, frame []byte) {
 			return
 		}
 	}
-	if _, err := s.dev.Write(frame); err != nil {
+	if err := s.gro.Add(frame); err != nil {
 		s.stats.tapWriteErrors.Add(1)
 		return
 	}
 	s.stats.deliveredIn.Add(1)
+}
+
+// flush writes the frames the last socket read gathered (OnFlush).
+func (s *sw) flushGRO() {
+	if err := s.gro.Flush(); err != nil {
+		s.stats.tapWriteErrors.Add(1)
+	}
 }
 
 // setMSSClamp computes the clamp from the underlay MTU: the largest frame

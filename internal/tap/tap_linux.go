@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipopd/ipopd/internal/offload"
 )
 
 // Device is an open TAP device.
@@ -36,7 +38,7 @@ func Open(cfg Config) (*Device, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("tap: %w", err)
 	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EBUSY) {
@@ -47,6 +49,10 @@ func Open(cfg Config) (*Device, error) {
 		}
 		return nil, fmt.Errorf("tap: create %s: %w", cfg.Name, err)
 	}
+	if err := setOffloads(fd); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tap: %s: %w", cfg.Name, err)
+	}
 	// A non-blocking fd in os.File goes through the runtime poller, so a
 	// blocked Read returns when Close is called.
 	d := &Device{name: ifr.Name(), file: os.NewFile(uintptr(fd), "tap:"+ifr.Name())}
@@ -55,6 +61,20 @@ func Open(cfg Config) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// setOffloads makes every frame carry a virtio-net header (see package
+// offload) and lets the kernel hand us TCP frames of up to 64 KiB with
+// their checksums left for us: the TAP then costs one system call per
+// 64 KiB of a bulk transfer instead of one per 1.5 KiB frame.
+func setOffloads(fd int) error {
+	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, offload.HdrLen); err != nil {
+		return fmt.Errorf("set virtio-net header size: %w", err)
+	}
+	if err := unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, unix.TUN_F_CSUM|unix.TUN_F_TSO4|unix.TUN_F_TSO6); err != nil {
+		return fmt.Errorf("set offloads: %w", err)
+	}
+	return nil
 }
 
 // configure sets the MTU, attaches the device to the bridge and brings it
@@ -154,10 +174,12 @@ func (d *Device) setUp(s int) error {
 // Name is the interface name the kernel gave the device.
 func (d *Device) Name() string { return d.name }
 
-// Read reads one Ethernet frame.
+// Read reads one Ethernet frame behind its virtio-net header (offload.HdrLen
+// bytes). With TSO the frame may be up to 64 KiB: b should hold
+// offload.HdrLen+offload.MaxFrame bytes.
 func (d *Device) Read(b []byte) (int, error) { return d.file.Read(b) }
 
-// Write writes one Ethernet frame.
+// Write writes one Ethernet frame behind its virtio-net header.
 func (d *Device) Write(b []byte) (int, error) { return d.file.Write(b) }
 
 // Close closes the device; the kernel removes it.

@@ -8,13 +8,24 @@ import (
 	"time"
 )
 
-// readLoop is the only reader of the socket. One goroutine.
+// readLoop is the only reader of the socket. One goroutine. With UDP GRO
+// one read may return a run of same-size datagrams glued together (see
+// udpgso.go); each is handled on its own, then OnFlush lets the switch
+// write what it gathered.
 func (t *Transport) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, 65536)
+	var oob [64]byte
 	var nonce [nonceLen]byte
 	for {
-		n, from, err := t.conn.ReadFromUDPAddrPort(buf)
+		var n, oobn int
+		var from netip.AddrPort
+		var err error
+		if t.udp != nil && t.udp.gro {
+			n, oobn, _, from, err = t.udp.conn.ReadMsgUDPAddrPort(buf, oob[:])
+		} else {
+			n, from, err = t.conn.ReadFromUDPAddrPort(buf)
+		}
 		if err != nil {
 			if t.ctx.Err() != nil {
 				return
@@ -23,7 +34,17 @@ func (t *Transport) readLoop() {
 			time.Sleep(10 * time.Millisecond) // do not spin on a persistent error
 			continue
 		}
-		t.handleDatagram(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), &nonce)
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		size := n
+		if oobn > 0 {
+			if g := groSize(oob[:oobn]); g > 0 {
+				size = g
+			}
+		}
+		for off := 0; off < n; off += size {
+			t.handleDatagram(buf[off:min(off+size, n)], from, &nonce)
+		}
+		t.cfg.OnFlush()
 	}
 }
 

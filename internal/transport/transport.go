@@ -60,6 +60,10 @@ type Config struct {
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
 	OnFrame func(p *Peer, frame []byte)
+	// OnFlush runs on the same goroutine after each socket read, once the
+	// frames it held went to OnFrame: the moment to write what was
+	// gathered from them.
+	OnFlush func()
 	// OnNewPeer runs once per peer before it is visible elsewhere (to set Ext).
 	OnNewPeer func(p *Peer)
 	// OnPeerUp and OnPeerDown report a peer's state changes.
@@ -137,7 +141,9 @@ type Transport struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	bufs sync.Pool // *packetBuf
+	bufs    sync.Pool // *packetBuf
+	gsoBufs sync.Pool // *gsoBuf
+	udp     *udpOffload
 
 	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
@@ -205,6 +211,9 @@ func New(cfg Config) (*Transport, error) {
 	if cfg.OnFrame == nil {
 		cfg.OnFrame = func(*Peer, []byte) {}
 	}
+	if cfg.OnFlush == nil {
+		cfg.OnFlush = func() {}
+	}
 	var inst [8]byte
 	if _, err := rand.Read(inst[:]); err != nil {
 		return nil, fmt.Errorf("transport: random: %w", err)
@@ -231,6 +240,8 @@ func New(cfg Config) (*Transport, error) {
 		failLog:      make(map[netip.Addr]time.Time),
 	}
 	t.bufs.New = func() any { return new(packetBuf) }
+	t.gsoBufs.New = func() any { return new(gsoBuf) }
+	t.udp = newUDPOffload(cfg.Conn)
 	if cfg.TURN != nil {
 		t.turn = relay.NewTURN(*cfg.TURN)
 		t.turnServer = cfg.TURN.Server
