@@ -11,7 +11,7 @@ PKGS     := ./...
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo clean install uninstall
+.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo profile clean install uninstall
 
 all: build
 
@@ -46,12 +46,21 @@ fuzz-short:
 	./internal/testtools/fuzz.sh 3s
 
 # Throughput, CPU per GB, RSS and per-frame benchmarks (needs root, iperf3).
+# The end-to-end part compares ipopd with wireguard-go and nebula, which it
+# installs with go install into BENCH_TOOLS (once per pinned version).
+BENCH_TOOLS ?= $(CURDIR)/bin/bench-tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/overlay/ ./internal/daemon/
-	IPOP_BENCH=1 $(GO) test -count=1 -v -timeout 20m -run '^TestBench' ./internal/e2e/
+	IPOP_BENCH=1 IPOP_BENCH_TOOLS=$(BENCH_TOOLS) $(GO) test -count=1 -v -timeout 30m -run '^TestBench' ./internal/e2e/
 
 demo: build
 	./internal/testtools/demo.sh $(BIN)
+
+# CPU and allocation profiles of two daemons under iperf3 (needs root,
+# iperf3). The binary has pprof built in (-tags profile), release ones not.
+profile:
+	CGO_ENABLED=0 $(GO) build -tags profile -trimpath -o bin/ipopd-profile ./ipopd
+	./internal/testtools/profile.sh bin/ipopd-profile bin/profile
 
 # Raspberry Pi OS / plain Linux: the same binary and UCI file as on OpenWRT,
 # run by systemd. The config is not overwritten when it exists.

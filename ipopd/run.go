@@ -64,6 +64,8 @@ func cmdRun(args []string) error {
 			}
 		}
 	}()
+	stopProfile := startProfile()
+	defer stopProfile()
 	return d.Run(ctx, reload)
 }
 

@@ -387,3 +387,11 @@ func BenchmarkCoalesce64K(b *testing.B) {
 		_ = c.Flush()
 	}
 }
+
+func BenchmarkSum64K(b *testing.B) {
+	p := payloadOf(65536)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		_ = fold(sum(p, 0))
+	}
+}

@@ -25,6 +25,12 @@ const (
 	// gsoBufLen is one sendmsg's worth of records: under 64 KiB of UDP
 	// payload, as the kernel requires.
 	gsoBufLen = 65000
+	// socketBuffer is the socket's receive and send buffer: a burst of
+	// TCP segments from several peers arrives faster than one reader
+	// takes it, and the kernel's default (~208 KiB) drops them, which TCP
+	// through the tunnel reads as congestion. Kernel memory, used only
+	// when the queue fills.
+	socketBuffer = 4 << 20
 )
 
 // udpOffload is the socket's GSO/GRO state. Nil when the socket is not a
@@ -35,7 +41,7 @@ type udpOffload struct {
 	gro  bool        // UDP_GRO is on: reads may hold several datagrams
 }
 
-// newUDPOffload turns on what the kernel offers for conn.
+// newUDPOffload sizes conn's buffers and turns on what the kernel offers.
 func newUDPOffload(c PacketConn) *udpOffload {
 	uc, ok := c.(*net.UDPConn)
 	if !ok {
@@ -47,6 +53,13 @@ func newUDPOffload(c PacketConn) *udpOffload {
 	}
 	o := &udpOffload{conn: uc}
 	_ = raw.Control(func(fd uintptr) {
+		// The FORCE variants pass net.core.rmem_max (root or
+		// CAP_NET_ADMIN, as the daemon runs); else as much as allowed.
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], socketBuffer) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], socketBuffer)
+			}
+		}
 		// Asking for UDP_SEGMENT's value tells whether the kernel knows it.
 		if _, err := unix.GetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT); err == nil {
 			o.gso.Store(true)

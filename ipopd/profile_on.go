@@ -1,0 +1,42 @@
+//go:build profile
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// startProfile writes CPU and heap profiles when IPOPD_PROFILE names a
+// path prefix: <prefix>.<pid>.cpu for the whole run, <prefix>.<pid>.heap
+// at the end.
+// Only in binaries built with -tags profile (make profile-build): pprof
+// costs the router binary more flash than it has to spare.
+func startProfile() (stop func()) {
+	base := os.Getenv("IPOPD_PROFILE")
+	if base == "" {
+		return func() {}
+	}
+	prefix := fmt.Sprintf("%s.%d", base, os.Getpid())
+	f, err := os.Create(prefix + ".cpu")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ipopd: profile:", err)
+		return func() {}
+	}
+	runtime.SetBlockProfileRate(0)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "ipopd: profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		if h, err := os.Create(prefix + ".heap"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(h, 0)
+			h.Close()
+		}
+	}
+}
