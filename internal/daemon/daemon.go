@@ -436,6 +436,8 @@ func (d *Daemon) Status() (st Status, ok bool) {
 			"staged_dropped":    m.sw.stats.stagedDropped.Load(),
 			"mss_clamped":       m.sw.stats.mssClamped.Load(),
 			"offload_errors":    m.sw.stats.offloadErrors.Load(),
+			"tso_frames_cut":    m.sw.stats.tsoCut.Load(),
+			"gro_frames_glued":  m.sw.gro.Glued(),
 		},
 	}
 	for _, p := range m.tr.Peers() {

@@ -36,7 +36,7 @@ type switchStats struct {
 	floodLimitedOut, floodLimitedIn     atomic.Uint64
 	tapWriteErrors, sendErrors          atomic.Uint64
 	stagedDropped, mssClamped           atomic.Uint64
-	offloadErrors                       atomic.Uint64
+	offloadErrors, tsoCut               atomic.Uint64
 }
 
 // sw is the learning switch between the device and the peers.
@@ -130,6 +130,7 @@ func (s *sw) readDevice(maxFrame int) error {
 			s.stats.offloadErrors.Add(1)
 			continue
 		}
+		s.stats.tsoCut.Add(1)
 		s.forwardBatch(segs[:k])
 	}
 }

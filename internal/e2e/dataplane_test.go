@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/control"
 	"github.com/ipopd/ipopd/internal/netlab"
 )
 
@@ -71,6 +73,19 @@ func TestTwoSites(t *testing.T) {
 	}
 	_ = srv.Wait()
 	t.Logf("iperf3:\n%s", lastLines(out, 4))
+	// The bulk went through the offloads: the sender's TAP handed over
+	// TSO frames that were cut, the receiver glued segments back.
+	if cut := counter(t, a, "tso_frames_cut"); cut == 0 {
+		t.Error("the sender cut no TSO frames: TAP offloads not in use")
+	}
+	if glued := counter(t, b, "gro_frames_glued"); glued == 0 {
+		t.Error("the receiver glued no segments")
+	}
+	for _, s := range []*site{a, b} {
+		if n := counter(t, s, "offload_errors"); n != 0 {
+			t.Errorf("%s: %d offload errors", s.name, n)
+		}
+	}
 
 	// SIGTERM: clean exit, the TAP is gone.
 	a.stop()
@@ -238,4 +253,20 @@ func grep(s, what string) string {
 		}
 	}
 	return fmt.Sprint(strings.Join(out, "\n"))
+}
+
+// counter reads one of a site's status counters over its control socket.
+func counter(t *testing.T, s *site, name string) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var st control.Status
+	if err := control.Call(ctx, s.socket(), "status", nil, &st); err != nil {
+		t.Fatalf("%s: status: %v", s.name, err)
+	}
+	v, ok := st.Counters[name]
+	if !ok {
+		t.Fatalf("%s: no counter %q", s.name, name)
+	}
+	return v
 }

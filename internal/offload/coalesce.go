@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 )
 
 // Coalescer limits.
@@ -27,7 +28,12 @@ type Coalescer struct {
 	flows [coalesceFlows]flow
 	order uint64
 	one   []byte // header + a single frame that is written as it is
+	glued atomic.Uint64
 }
+
+// Glued counts the frames written that were glued from several segments.
+// Safe to call from any goroutine.
+func (c *Coalescer) Glued() uint64 { return c.glued.Load() }
 
 // flow is one TCP flow being glued: buf holds a header's room, then the
 // frame so far.
@@ -265,6 +271,7 @@ func (c *Coalescer) flush(fl *flow) error {
 	}
 	binary.BigEndian.PutUint16(tcp[tcpCsumField:], fold(pseudoSum(src, dst, protoTCP, len(tcp))))
 	h.Put(b)
+	c.glued.Add(1)
 	_, err := c.write(b)
 	return err
 }
