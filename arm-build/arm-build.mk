@@ -4,6 +4,7 @@
 #   make packages   .ipk + .apk feeds per architecture  -> dist/ARCH/
 #   make size       sizes, largest Go packages; fails over the mipsel budget
 #   make smoke      run every binary under qemu-user (needs qemu-user-static)
+#   make bench-mips the AEADs' cost on mipsle in instructions under qemu-user
 
 DIST              ?= dist
 PKG_TOOL          := $(GO) run ./arm-build/cmd/ipopd-pkg
@@ -16,7 +17,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Orders untagged builds (0_gitN); see PackageVersion in arm-build/pack.
 GIT_COMMITS       ?= $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 
-.PHONY: cross packages size smoke
+.PHONY: cross packages size smoke bench-mips
 
 cross:
 	$(PKG_TOOL) cross -version '$(VERSION)' -out $(DIST)/bin
@@ -33,3 +34,8 @@ size: packages
 smoke: cross
 	IPOPD_SMOKE_BIN='$(CURDIR)/$(DIST)/bin' IPOPD_SMOKE_VERSION='$(VERSION)' \
 		$(GO) test -count=1 -v -run '^TestSmoke' ./arm-build/cross/
+
+# Instructions per record of AES-128-GCM and ChaCha20-Poly1305 on mipsle,
+# and which one the daemon picks there (arm-build/aeadcount.sh).
+bench-mips:
+	GO='$(GO)' sh ./arm-build/aeadcount.sh

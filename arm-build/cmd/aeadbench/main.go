@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/ipopd/ipopd/internal/transport"
+)
+
+// Defaults: a full-size frame record (1400 B payload fits a 1500-byte path
+// MTU with the record and UDP/IP headers), and few records, since
+// aeadcount.sh runs this under a single-stepping emulator.
+const (
+	defaultSize    = 1400
+	defaultRecords = 10
+)
+
+// benchKey is a fixed key so that every run executes the same instructions.
+var benchKey = []byte("ipopd aeadbench fixed 32-byte k!")
+
+// config is what one run measures.
+type config struct {
+	aead string // nameAESGCM or nameChaCha20
+	n    int    // records to seal and open
+	size int    // payload bytes per record
+}
+
+func init() {
+	// Keep main on the process's first thread: aeadcount.sh counts only
+	// qemu's CPU 0 (the first thread), leaving out the runtime's other
+	// threads, whose work (sysmon) grows with wall time, not with records.
+	runtime.LockOSThread()
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "aeadbench: %v\n", err)
+		os.Exit(2)
+	}
+}
+
+// run parses args, seals and opens the records and reports on stdout.
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	send, err := newAEAD(cfg.aead, benchKey)
+	if err != nil {
+		return err
+	}
+	recv, err := newAEAD(cfg.aead, benchKey)
+	if err != nil {
+		return err
+	}
+	buf, want := newRecord(cfg.size)
+	if err := sealOpen(send, recv, buf, want, cfg.n); err != nil {
+		return fmt.Errorf("%s: %w", cfg.aead, err)
+	}
+	fmt.Fprintf(stdout, "daemon picks: %s (%s/%s)\n", transport.PreferredCipher(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "sealed and opened: %s, %d records of %d bytes\n", cfg.aead, cfg.n, cfg.size)
+	return nil
+}
+
+// parseFlags reads -aead, -n and -size; flag syntax errors are printed to
+// stderr with the usage by the flag package and returned.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("aeadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	aead := fs.String("aead", "auto", `AEAD to measure: "`+nameAESGCM+`", "`+nameChaCha20+`" or "auto" (the daemon's pick on this CPU)`)
+	n := fs.Int("n", defaultRecords, "records to seal and open")
+	size := fs.Int("size", defaultSize, fmt.Sprintf("payload bytes per record (1..%d)", maxPayload))
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("%w: %q", errExtraArgs, fs.Args())
+	}
+	name, err := aeadName(*aead)
+	if err != nil {
+		return config{}, fmt.Errorf("-aead: %w", err)
+	}
+	if *n < 0 {
+		return config{}, fmt.Errorf("-n %d: %w (want 0 or more)", *n, errBadCount)
+	}
+	if *size < 1 || *size > maxPayload {
+		return config{}, fmt.Errorf("-size %d: %w (want 1..%d, a record must fit one UDP datagram)", *size, errBadSize, maxPayload)
+	}
+	return config{aead: name, n: *n, size: *size}, nil
+}
+
+// aeadName turns a -aead value into the AEAD's name; case does not matter.
+func aeadName(s string) (string, error) {
+	switch {
+	case strings.EqualFold(s, "auto"):
+		return transport.PreferredCipher(), nil
+	case strings.EqualFold(s, nameAESGCM):
+		return nameAESGCM, nil
+	case strings.EqualFold(s, nameChaCha20):
+		return nameChaCha20, nil
+	}
+	return "", fmt.Errorf("%w %q (want %q, %q or \"auto\")", errUnknownAEAD, s, nameAESGCM, nameChaCha20)
+}
