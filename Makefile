@@ -16,7 +16,7 @@ FUZZTIME ?= 60s
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./ipopd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -gcflags 'github.com/pion/...=-l' -o $(BIN) ./ipopd
 
 test: fmt-check vet
 	$(GO) test -count=1 -timeout 12m $(PKGS)
