@@ -26,8 +26,9 @@ func TestShippedConfig(t *testing.T) {
 	}
 	want := Default()
 	want.Bridge = "br-ipop"
+	want.GoMemLimit = 24 << 20 // a soft limit for 64 MiB routers
 	if !reflect.DeepEqual(c, want) {
-		t.Errorf("shipped config differs from the defaults beyond bridge:\n%+v", c)
+		t.Errorf("shipped config differs from the defaults beyond bridge and gomemlimit:\n%+v", c)
 	}
 
 	// Every option is present or shown commented out, with a comment line
