@@ -50,7 +50,8 @@ fuzz-short:
 # installs with go install into BENCH_TOOLS (once per pinned version).
 BENCH_TOOLS ?= $(CURDIR)/bin/bench-tools
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/overlay/ ./internal/daemon/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/offload/ ./internal/overlay/ ./internal/daemon/
+	$(MAKE) bench-mips
 	IPOP_BENCH=1 IPOP_BENCH_TOOLS=$(BENCH_TOOLS) $(GO) test -count=1 -v -timeout 30m -run '^TestBench' ./internal/e2e/
 
 demo: build

@@ -75,9 +75,18 @@ x r2 "$BIN" join "$tok" --name r2 -c "$WORK/r2/ipop" --state "$WORK/r2/state" >/
 for _ in $(seq 1 60); do x h1 ping -c1 -W1 10.77.2.10 >/dev/null 2>&1 && break; sleep 0.5; done
 ip netns exec "$P-h2" iperf3 -s -D -I "$WORK/iperf.pid"
 sleep 0.5
-for args in "" "-R" "-P 4"; do
+# PROFILE_RUNS: iperf3 argument sets separated by ';' (default: one TCP
+# stream each way, then four; e.g. '-u -l 64 -b 0' for small packets).
+IFS=';' read -r -a RUNS <<<"${PROFILE_RUNS:-;-R;-P 4}"
+for args in "${RUNS[@]}"; do
 	echo "== iperf3 h1 -> h2 $args, $SECS s"
 	x h1 iperf3 -c 10.77.2.10 -t "$SECS" $args | grep -E "sender|receiver" | tail -n 2
+done
+for i in 1 2; do
+	echo "== r$i: where frames went (ipopd counters, TAP and UDP statistics)"
+	x "r$i" "$BIN" status --json -c "$WORK/r$i/ipop" | tr ',{}' '\n\n\n' | grep -E '"(dropped|send_errors|tap_write|offload|tso|gro|delivered|unicast|flood)' | grep -v ': 0$' | tr '\n' ' '; echo
+	x "r$i" ip -s link show ipop0 | sed -n '3,6p'
+	x "r$i" nstat -az 2>/dev/null | grep -E "UdpRcvbufErrors|UdpSndbufErrors|UdpInErrors" | tr -s ' ' | tr '\n' ' '; echo
 done
 for i in 1 2; do
 	echo "== r$i: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/${PIDS[$((i - 1))]}/status")"
