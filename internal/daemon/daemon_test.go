@@ -35,16 +35,35 @@ func newFakeDevice() *fakeDevice {
 	return &fakeDevice{in: make(chan []byte, 64), closed: make(chan struct{})}
 }
 
-// Read and Write speak the TAP's virtio-net header: an empty one in,
-// stripped out (the test frames are never TCP, so none is glued).
-func (d *fakeDevice) Read(b []byte) (int, error) {
+// ReadBatch and Write speak the TAP's virtio-net header: an empty one
+// in, stripped out (the test frames are never TCP, so none is glued).
+// Like the TAP, ReadBatch waits for one frame and takes what else is
+// queued.
+func (d *fakeDevice) ReadBatch(buf []byte, ends []int) (int, error) {
+	put := func(at int, f []byte) int {
+		clear(buf[at : at+offload.HdrLen])
+		return at + offload.HdrLen + copy(buf[at+offload.HdrLen:], f)
+	}
+	var n int
 	select {
 	case f := <-d.in:
-		clear(b[:offload.HdrLen])
-		return offload.HdrLen + copy(b[offload.HdrLen:], f), nil
+		n = put(0, f)
 	case <-d.closed:
 		return 0, os.ErrClosed
 	}
+	ends[0] = n
+	k := 1
+	for k < len(ends) && len(buf)-n >= offload.HdrLen+offload.MaxFrame {
+		select {
+		case f := <-d.in:
+			n = put(n, f)
+			ends[k] = n
+			k++
+		default:
+			return k, nil
+		}
+	}
+	return k, nil
 }
 
 func (d *fakeDevice) Write(b []byte) (int, error) {

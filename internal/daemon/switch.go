@@ -16,9 +16,11 @@ import (
 
 // Device is the local end of the switch: the TAP device, or a fake in tests.
 // Every frame read or written carries a virtio-net header in front
-// (offload.HdrLen bytes; see package offload).
+// (offload.HdrLen bytes; see package offload). ReadBatch is
+// tap.Device.ReadBatch: frames one after another in buf, ends[i] where
+// frame i ends.
 type Device interface {
-	Read(b []byte) (int, error)
+	ReadBatch(buf []byte, ends []int) (int, error)
 	Write(b []byte) (int, error)
 	Close() error
 }
@@ -62,6 +64,10 @@ type sw struct {
 	// gro glues TCP segments from peers for the device; used only on the
 	// transport's reader goroutine (receive and flush).
 	gro *offload.Coalescer
+	// run holds frames from one read batch for runPeer, in order, sent
+	// together (readDevice's goroutine only; they alias its buffer).
+	run     [][]byte
+	runPeer *transport.Peer
 }
 
 func (s *sw) now() int64 { return int64(time.Since(s.start)) }
@@ -92,47 +98,71 @@ func (s *sw) setFloodRate(perSecond, burst int) {
 // into: 64 KiB at the smallest MSS a LAN host uses in practice (536).
 const maxSegments = 128
 
+// Reads from the device come in batches (see tap.Device.ReadBatch): up to
+// maxBatch frames in a buffer with room for readBufFrames of the largest.
+const (
+	maxBatch      = 64
+	readBufFrames = 3
+)
+
 // readDevice is the out path. One goroutine; returns when the device
 // closes. A TSO frame is cut into wire-sized frames here, once, and the
 // switch decides for all of them together: they share their Ethernet
-// header.
+// header. Small frames read in one batch for the same peer leave together
+// (s.run), which the transport sends in one system call.
 func (s *sw) readDevice(maxFrame int) error {
-	buf := make([]byte, offload.HdrLen+offload.MaxFrame)
+	buf := make([]byte, readBufFrames*(offload.HdrLen+offload.MaxFrame))
+	ends := make([]int, maxBatch)
 	segs := make([][]byte, maxSegments)
 	backing := make([]byte, maxSegments*maxFrame)
 	for i := range segs {
 		segs[i] = backing[i*maxFrame : (i+1)*maxFrame : (i+1)*maxFrame]
 	}
+	s.run = make([][]byte, 0, maxBatch)
 	for {
-		n, err := s.dev.Read(buf)
+		k, err := s.dev.ReadBatch(buf, ends)
 		if err != nil {
 			if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		}
-		h, err := offload.ParseHdr(buf[:n])
-		if err != nil {
-			s.stats.offloadErrors.Add(1)
-			continue
-		}
-		frame := buf[offload.HdrLen:n]
-		if !h.IsGSO() {
-			if offload.Complete(h, frame) != nil {
+		start := 0
+		for _, end := range ends[:k] {
+			b := buf[start:end]
+			start = end
+			h, err := offload.ParseHdr(b)
+			if err != nil {
 				s.stats.offloadErrors.Add(1)
 				continue
 			}
-			s.forward(frame)
-			continue
+			frame := b[offload.HdrLen:]
+			if !h.IsGSO() {
+				if offload.Complete(h, frame) != nil {
+					s.stats.offloadErrors.Add(1)
+					continue
+				}
+				s.forward(frame)
+				continue
+			}
+			n, err := offload.Segment(h, frame, segs)
+			if err != nil {
+				s.stats.offloadErrors.Add(1)
+				continue
+			}
+			s.stats.tsoCut.Add(1)
+			s.forwardBatch(segs[:n])
 		}
-		k, err := offload.Segment(h, frame, segs)
-		if err != nil {
-			s.stats.offloadErrors.Add(1)
-			continue
-		}
-		s.stats.tsoCut.Add(1)
-		s.forwardBatch(segs[:k])
+		s.flushRun()
 	}
+}
+
+// flushRun sends the frames gathered for one peer.
+func (s *sw) flushRun() {
+	if len(s.run) > 0 {
+		s.sendBatch(s.runPeer, s.run)
+	}
+	s.run, s.runPeer = s.run[:0], nil
 }
 
 // forward sends one frame from the LAN to the peers it is for.
@@ -166,11 +196,23 @@ func (s *sw) forwardBatch(frames [][]byte) {
 	dst := overlay.Dst(first)
 	if !overlay.IsMulticast(dst) {
 		if p, ok := s.macs.Lookup(dst, now); ok && p.Up() {
-			s.sendBatch(p, frames)
 			s.stats.unicastOut.Add(uint64(len(frames)))
+			if len(frames) == 1 && cap(s.run) > 0 {
+				// Gathered until the end of the read batch, or until a
+				// frame for someone else comes.
+				if p != s.runPeer {
+					s.flushRun()
+					s.runPeer = p
+				}
+				s.run = append(s.run, first)
+				return
+			}
+			s.flushRun()
+			s.sendBatch(p, frames)
 			return
 		}
 	}
+	s.flushRun() // keep frames in order across a flood
 	for _, p := range s.tr.UpPeers() {
 		allowed := frames
 		if ps, ok := p.Ext.(*peerState); ok {

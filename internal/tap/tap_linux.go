@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -14,6 +15,14 @@ import (
 type Device struct {
 	name string
 	file *os.File
+
+	// The non-blocking half of ReadBatch (one reader goroutine): the
+	// function is made once so that a read allocates nothing.
+	raw    syscall.RawConn
+	tryBuf []byte
+	tryN   int
+	tryErr error
+	tryFn  func(fd uintptr) bool
 }
 
 // Config says which device to make and where to attach it.
@@ -59,6 +68,14 @@ func Open(cfg Config) (*Device, error) {
 	if err := d.configure(cfg); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if d.raw, err = d.file.SyscallConn(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("tap: %s: %w", d.name, err)
+	}
+	d.tryFn = func(fd uintptr) bool {
+		d.tryN, d.tryErr = unix.Read(int(fd), d.tryBuf)
+		return true // never wait: EAGAIN ends the batch
 	}
 	return d, nil
 }
@@ -178,6 +195,33 @@ func (d *Device) Name() string { return d.name }
 // bytes). With TSO the frame may be up to 64 KiB: b should hold
 // offload.HdrLen+offload.MaxFrame bytes.
 func (d *Device) Read(b []byte) (int, error) { return d.file.Read(b) }
+
+// ReadBatch reads frames one after another into buf: the first read
+// waits for a frame, the others take only what the kernel has queued
+// already. It stops after len(ends) frames or when a largest frame would
+// not fit the rest of buf, and returns how many it read; frame i is
+// buf[ends[i-1]:ends[i]] (from 0 for the first). A burst of small frames
+// then costs the reader one wakeup, and the sender can batch them.
+func (d *Device) ReadBatch(buf []byte, ends []int) (int, error) {
+	const most = offload.HdrLen + offload.MaxFrame
+	n, err := d.file.Read(buf)
+	if err != nil {
+		return 0, err
+	}
+	ends[0] = n
+	k := 1
+	for k < len(ends) && len(buf)-n >= most {
+		d.tryBuf = buf[n:]
+		if err := d.raw.Read(d.tryFn); err != nil || d.tryErr != nil || d.tryN <= 0 {
+			break // EAGAIN (nothing queued) or an error the next blocking Read reports
+		}
+		n += d.tryN
+		ends[k] = n
+		k++
+	}
+	d.tryBuf = nil
+	return k, nil
+}
 
 // Write writes one Ethernet frame behind its virtio-net header.
 func (d *Device) Write(b []byte) (int, error) { return d.file.Write(b) }
