@@ -49,7 +49,7 @@ func ParseParagraphs(b []byte) ([]Control, error) {
 		cur, seen = Control{}, map[string]bool{}
 	}
 	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSuffix(line, "\r")
+		line = strings.TrimRight(line, "\r") // CRLF files, and stray CRs that a round trip would not keep
 		switch {
 		case strings.TrimSpace(line) == "":
 			flush()

@@ -5,13 +5,17 @@
 //
 // Out (one goroutine, the TAP reader):
 //
-//  1. read a frame from the TAP;
+//  1. read a batch of frames from the TAP (tap.Device.ReadBatch); a TSO
+//     frame of up to 64 KiB is cut into wire-sized TCP segments
+//     (offload.Segment), which share one forwarding decision;
 //  2. egress guards (DHCP server replies, router advertisements) drop what
 //     must stay on this LAN;
 //  3. unicast to a learned MAC goes to the peer that owns it; broadcast,
 //     multicast and unknown unicast go to every up peer, each through that
 //     peer's outgoing flood limiter;
-//  4. transport.SendFrame seals and sends.
+//  4. frames of one batch for the same peer go together to
+//     transport.SendFrames, which seals them and sends them in one system
+//     call.
 //
 // In (the transport's socket reader goroutine, through OnFrame):
 //
@@ -19,6 +23,8 @@
 //     leak its DHCP server into our LAN);
 //  2. learn the source MAC for that peer;
 //  3. flooded frames pass the peer's incoming flood limiter;
-//  4. write to the TAP. Split horizon: a frame from a peer never goes to
+//  4. the Coalescer glues consecutive TCP segments of a flow into one
+//     TSO frame (GRO) and writes to the TAP after each socket read; other
+//     frames are written as they come. Split horizon: a frame from a peer never goes to
 //     another peer, so a full mesh has no loops.
 package daemon

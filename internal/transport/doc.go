@@ -35,15 +35,21 @@
 //  2. the frame is copied behind a header into a pooled buffer, split in
 //     fragments if it does not fit the underlay MTU;
 //  3. each record is sealed in place with the next counter;
-//  4. written to the peer's current endpoint.
+//  4. written to the peer's current endpoint. SendFrames takes a run of
+//     frames (the segments of one TSO frame, or a burst of small ones):
+//     their records are sealed one after another into one buffer and,
+//     when they are the same size and the path is direct, leave in one
+//     sendmsg with UDP_SEGMENT (udpgso.go).
 //
 // # Receive path (one copy: the socket reader goroutine)
 //
-//  1. read a datagram; Classify;
+//  1. read a datagram, or with UDP GRO a run of them glued by the
+//     kernel, each handled on its own; Classify;
 //  2. DTLS records go to the session's virtual PacketConn, routed by
 //     Connection ID once established, by source address during a handshake;
 //  3. data records: index -> session, open in place, replay check,
-//     reassemble fragments, hand the frame to Config.OnFrame.
+//     reassemble fragments, hand the frame to Config.OnFrame;
+//  4. after each read, Config.OnFlush (the switch writes what it glued).
 //
 // Each DTLS session has one goroutine reading its control messages; one
 // timer goroutine sends keepalives and pings and closes silent sessions;
