@@ -38,5 +38,13 @@ func startProfile() (stop func()) {
 			_ = pprof.Lookup("allocs").WriteTo(h, 0)
 			h.Close()
 		}
+		// The runtime's own account of memory, to set against VmRSS.
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if h, err := os.Create(prefix + ".mem"); err == nil {
+			fmt.Fprintf(h, "HeapInuse %d\nHeapIdle %d\nHeapReleased %d\nStackInuse %d\nMSpanInuse %d\nGCSys %d\nOtherSys %d\nSys %d\nNumGC %d\n",
+				m.HeapInuse, m.HeapIdle, m.HeapReleased, m.StackInuse, m.MSpanInuse, m.GCSys, m.OtherSys, m.Sys, m.NumGC)
+			h.Close()
+		}
 	}
 }

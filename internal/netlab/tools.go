@@ -78,7 +78,9 @@ func buildTool(pkg string) (string, error) {
 		}
 		// A counter keeps tools with equal base names (a/x, b/x) apart.
 		out := filepath.Join(tools.dir, fmt.Sprintf("%s-%d", path.Base(pkg), n))
-		cmd := []string{"build", "-buildvcs=false", "-o", out, pkg}
+		// The flags of a release build (Makefile, arm-build/cross), so that
+		// end-to-end tests and benchmarks run, and measure, what ships.
+		cmd := []string{"build", "-buildvcs=false", "-trimpath", "-ldflags=-s -w", "-gcflags=github.com/pion/...=-l", "-o", out, pkg}
 		if _, err := runTimeoutEnv(buildTimeout, []string{"CGO_ENABLED=0"}, goBin, cmd...); err != nil {
 			b.err = err
 			return

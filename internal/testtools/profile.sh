@@ -73,6 +73,10 @@ tok=$(x r1 "$BIN" invite -c "$WORK/r1/ipop" --state "$WORK/r1/state" --endpoint 
 run 2
 x r2 "$BIN" join "$tok" --name r2 -c "$WORK/r2/ipop" --state "$WORK/r2/state" >/dev/null
 for _ in $(seq 1 60); do x h1 ping -c1 -W1 10.77.2.10 >/dev/null 2>&1 && break; sleep 0.5; done
+sleep 3
+for i in 1 2; do
+	echo "== r$i idle: $(grep -E '^(Rss|Anonymous|Private_Dirty|Private_Clean|Shared_Clean|Shared_Dirty):' "/proc/${PIDS[$((i - 1))]}/smaps_rollup" | tr -s ' ' | tr '\n' ' ')"
+done
 ip netns exec "$P-h2" iperf3 -s -D -I "$WORK/iperf.pid"
 sleep 0.5
 # PROFILE_RUNS: iperf3 argument sets separated by ';' (default: one TCP
@@ -97,6 +101,7 @@ PIDS=()
 for i in 1 2; do
 	echo "== r$i CPU profile (top 25)"
 	go tool pprof -top -nodecount=25 "$BIN" "$OUT"/r$i.*.cpu 2>/dev/null | tail -n +5
+	echo "== r$i Go runtime memory at exit: $(tr '\n' ' ' <"$(ls "$OUT"/r$i.*.mem | head -n 1)")"
 	echo "== r$i allocations (top 10 by space)"
 	go tool pprof -top -nodecount=10 -sample_index=alloc_space "$BIN" "$OUT"/r$i.*.heap 2>/dev/null | tail -n +5
 done
