@@ -6,6 +6,10 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/ipopd
+# Packages off the data path, built without inlining to save flash and RSS;
+# the same list as internal/buildflags (a test checks).
+COLD_PKGS := github.com/pion/... github.com/ipopd/ipopd/ipopd github.com/ipopd/ipopd/internal/group github.com/ipopd/ipopd/internal/cbor github.com/ipopd/ipopd/internal/control github.com/ipopd/ipopd/internal/join github.com/ipopd/ipopd/internal/wire github.com/ipopd/ipopd/internal/nat github.com/ipopd/ipopd/ubus github.com/ipopd/ipopd/uci/... encoding/json encoding/gob encoding/asn1 encoding/pem crypto/x509/... math/big fmt reflect log/... vendor/golang.org/x/net/dns/...
+GCFLAGS  := $(foreach p,$(COLD_PKGS),-gcflags=$(p)=-l)
 PKGS     := ./...
 # Packages whose hot paths run concurrently: also tested under -race.
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
@@ -16,7 +20,7 @@ FUZZTIME ?= 60s
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -gcflags 'github.com/pion/...=-l' -o $(BIN) ./ipopd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' $(GCFLAGS) -o $(BIN) ./ipopd
 
 test: fmt-check vet
 	$(GO) test -count=1 -timeout 12m $(PKGS)
@@ -60,7 +64,7 @@ demo: build
 # CPU and allocation profiles of two daemons under iperf3 (needs root,
 # iperf3). The binary has pprof built in (-tags profile), release ones not.
 profile:
-	CGO_ENABLED=0 $(GO) build -tags profile -trimpath -o bin/ipopd-profile ./ipopd
+	CGO_ENABLED=0 $(GO) build -tags profile -trimpath $(GCFLAGS) -o bin/ipopd-profile ./ipopd
 	./internal/testtools/profile.sh bin/ipopd-profile bin/profile
 
 # Raspberry Pi OS / plain Linux: the same binary and UCI file as on OpenWRT,

@@ -5,8 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"syscall"
 )
 
 // startProfile writes CPU and heap profiles when IPOPD_PROFILE names a
@@ -25,7 +28,21 @@ func startProfile() (stop func()) {
 		fmt.Fprintln(os.Stderr, "ipopd: profile:", err)
 		return func() {}
 	}
-	runtime.SetBlockProfileRate(0)
+	// SIGUSR1: a snapshot of the live heap now (<prefix>.live.heap).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			runtime.GC()
+			if os.Getenv("IPOPD_PROFILE_FREE") != "" {
+				debug.FreeOSMemory() // to see the floor of the idle RSS
+			}
+			if h, err := os.Create(prefix + ".live.heap"); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(h, 0)
+				h.Close()
+			}
+		}
+	}()
 	if err := pprof.StartCPUProfile(f); err != nil {
 		fmt.Fprintln(os.Stderr, "ipopd: profile:", err)
 		f.Close()

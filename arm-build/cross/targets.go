@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/ipopd/ipopd/internal/buildflags"
 )
 
 // Target is one OpenWrt package architecture and the Go build for it.
@@ -57,11 +59,6 @@ type Options struct {
 	Env []string
 }
 
-// SizeGCFlags compiles the DTLS library without inlining: it runs the
-// handshakes and control messages, never a data packet (the data channel
-// is ipopd's own), and inlining there costs ~128 KiB of flash on MIPS.
-const SizeGCFlags = "github.com/pion/...=-l"
-
 // LDFlags returns the linker flags of a build.
 func (o Options) LDFlags() string {
 	f := "-buildid= -X main.version=" + o.Version
@@ -83,7 +80,9 @@ func Build(ctx context.Context, t Target, o Options, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("%w: %v", ErrBuild, err)
 	}
-	args := append([]string{"build", "-trimpath", "-ldflags", o.LDFlags(), "-gcflags", SizeGCFlags}, o.ExtraFlags...)
+	// Packages off the data path without inlining (see internal/buildflags).
+	args := append([]string{"build", "-trimpath", "-ldflags", o.LDFlags()}, buildflags.GCFlags()...)
+	args = append(args, o.ExtraFlags...)
 	args = append(args, "-o", out, "./ipopd")
 	cmd := exec.CommandContext(ctx, goCmd, args...)
 	cmd.Dir = o.Repo

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/buildflags"
 )
 
 // buildTimeout bounds one `go build` of a test tool; a cold module cache on a
@@ -80,7 +82,8 @@ func buildTool(pkg string) (string, error) {
 		out := filepath.Join(tools.dir, fmt.Sprintf("%s-%d", path.Base(pkg), n))
 		// The flags of a release build (Makefile, arm-build/cross), so that
 		// end-to-end tests and benchmarks run, and measure, what ships.
-		cmd := []string{"build", "-buildvcs=false", "-trimpath", "-ldflags=-s -w", "-gcflags=github.com/pion/...=-l", "-o", out, pkg}
+		cmd := append([]string{"build", "-buildvcs=false", "-trimpath", "-ldflags=-s -w"}, buildflags.GCFlags()...)
+		cmd = append(cmd, "-o", out, pkg)
 		if _, err := runTimeoutEnv(buildTimeout, []string{"CGO_ENABLED=0"}, goBin, cmd...); err != nil {
 			b.err = err
 			return

@@ -77,6 +77,7 @@ sleep 3
 for i in 1 2; do
 	echo "== r$i idle: $(grep -E '^(Rss|Anonymous|Private_Dirty|Private_Clean|Shared_Clean|Shared_Dirty):' "/proc/${PIDS[$((i - 1))]}/smaps_rollup" | tr -s ' ' | tr '\n' ' ')"
 done
+for p in "${PIDS[@]}"; do kill -USR1 "$p"; done # live heap snapshots
 ip netns exec "$P-h2" iperf3 -s -D -I "$WORK/iperf.pid"
 sleep 0.5
 # PROFILE_RUNS: iperf3 argument sets separated by ';' (default: one TCP
@@ -102,6 +103,8 @@ for i in 1 2; do
 	echo "== r$i CPU profile (top 25)"
 	go tool pprof -top -nodecount=25 "$BIN" "$OUT"/r$i.*.cpu 2>/dev/null | tail -n +5
 	echo "== r$i Go runtime memory at exit: $(tr '\n' ' ' <"$(ls "$OUT"/r$i.*.mem | head -n 1)")"
+	echo "== r$i live heap when idle (top 15)"
+	go tool pprof -top -nodecount=15 -sample_index=inuse_space "$BIN" "$OUT"/r$i.*.live.heap 2>/dev/null | tail -n +5
 	echo "== r$i allocations (top 10 by space)"
 	go tool pprof -top -nodecount=10 -sample_index=alloc_space "$BIN" "$OUT"/r$i.*.heap 2>/dev/null | tail -n +5
 done
