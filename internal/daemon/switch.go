@@ -113,11 +113,7 @@ const (
 func (s *sw) readDevice(maxFrame int) error {
 	buf := make([]byte, readBufFrames*(offload.HdrLen+offload.MaxFrame))
 	ends := make([]int, maxBatch)
-	segs := make([][]byte, maxSegments)
-	backing := make([]byte, maxSegments*maxFrame)
-	for i := range segs {
-		segs[i] = backing[i*maxFrame : (i+1)*maxFrame : (i+1)*maxFrame]
-	}
+	var segs [][]byte // made with the first TSO frame: an idle router never needs them
 	s.run = make([][]byte, 0, maxBatch)
 	for {
 		k, err := s.dev.ReadBatch(buf, ends)
@@ -144,6 +140,13 @@ func (s *sw) readDevice(maxFrame int) error {
 				}
 				s.forward(frame)
 				continue
+			}
+			if segs == nil {
+				segs = make([][]byte, maxSegments)
+				backing := make([]byte, maxSegments*maxFrame)
+				for i := range segs {
+					segs[i] = backing[i*maxFrame : (i+1)*maxFrame : (i+1)*maxFrame]
+				}
 			}
 			n, err := offload.Segment(h, frame, segs)
 			if err != nil {
