@@ -111,7 +111,11 @@ func groSize(oob []byte) int {
 // nothing.
 func (t *Transport) SendFrames(p *Peer, frames [][]byte) error {
 	s := p.active.Load()
-	if t.udp == nil || !t.udp.gso.Load() || len(frames) < 2 || s == nil || !s.ready.Load() || s.vc.path().relayed() {
+	var pa path
+	if s != nil {
+		pa = s.vc.path()
+	}
+	if t.udp == nil || !t.udp.gso.Load() || len(frames) < 2 || s == nil || !s.ready.Load() || pa.relayed() {
 		for _, f := range frames {
 			if err := t.SendFrame(p, f); err != nil {
 				return err
@@ -122,7 +126,7 @@ func (t *Transport) SendFrames(p *Peer, frames [][]byte) error {
 	gb := t.gsoBufs.Get().(*gsoBuf)
 	defer t.gsoBufs.Put(gb)
 	maxPayload := s.maxPayload()
-	dst := s.vc.path().addr
+	dst := pa.addr
 	off, size, count := 0, 0, 0
 	flush := func() error {
 		err := t.sendRun(s, gb, off, size, count, dst)
