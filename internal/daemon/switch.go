@@ -148,6 +148,9 @@ func (s *sw) readDevice(maxFrame int) error {
 					segs[i] = backing[i*maxFrame : (i+1)*maxFrame : (i+1)*maxFrame]
 				}
 			}
+			// A one-segment TSO frame may wait in s.run in segs[0]:
+			// send it before segs is written again.
+			s.flushRun()
 			n, err := offload.Segment(h, frame, segs)
 			if err != nil {
 				s.stats.offloadErrors.Add(1)
