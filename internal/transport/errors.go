@@ -15,4 +15,7 @@ var (
 	ErrBadPayload = errors.New("transport: malformed payload")
 	// ErrTooManyHandshakes is returned when the pending handshake limit is reached.
 	ErrTooManyHandshakes = errors.New("transport: too many handshakes in progress")
+	// ErrUnknownCipher: NewDataAEAD was asked for an AEAD the data channel
+	// does not use.
+	ErrUnknownCipher = errors.New("transport: unknown data channel AEAD")
 )

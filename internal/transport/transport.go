@@ -261,9 +261,9 @@ func hasAES() bool {
 // PreferredCipher names the data channel AEAD this CPU asks for first.
 func PreferredCipher() string {
 	if hasAES() {
-		return "AES-128-GCM"
+		return CipherAESGCM
 	}
-	return "ChaCha20-Poly1305"
+	return CipherChaCha20
 }
 
 // preferredSuites puts AES-GCM first where the CPU has AES instructions and

@@ -10,6 +10,16 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/ipopd/ipopd/internal/transport"
+)
+
+// The record header layout (transport's package doc), spelled out here so
+// that the test checks the daemon's code against it independently.
+const (
+	markerData = 0xD0
+	offIndex   = 1
+	offCounter = 5
 )
 
 func TestSealOpenRoundTrip(t *testing.T) {
@@ -68,9 +78,9 @@ func TestRecordFormat(t *testing.T) {
 			payload := bytes.Repeat([]byte{0x5a}, size)
 			buf := make([]byte, size+overhead)
 			copy(buf[headerLen:], payload)
-			putHeader(buf, benchIndex, counter)
-			var nonce [nonceLen]byte
-			rec := seal(a, buf, size, &nonce)
+			transport.PutRecordHeader(buf, benchIndex, counter)
+			var nonce [transport.NonceLen]byte
+			rec := transport.SealRecord(a, buf, size, &nonce)
 			if rec != size+overhead {
 				t.Fatalf("record is %d bytes, want %d", rec, size+overhead)
 			}
@@ -79,7 +89,7 @@ func TestRecordFormat(t *testing.T) {
 			}
 			// The nonce is four zero bytes and the counter; the header is
 			// the additional data.
-			var want [nonceLen]byte
+			var want [transport.NonceLen]byte
 			binary.BigEndian.PutUint64(want[4:], counter)
 			got, err := reference(t, name).Open(nil, want[:], buf[headerLen:rec], buf[:headerLen])
 			if err != nil {
@@ -91,11 +101,11 @@ func TestRecordFormat(t *testing.T) {
 			for _, at := range []int{0, offIndex, offCounter + 7, headerLen, rec - 1} {
 				bad := append([]byte(nil), buf[:rec]...)
 				bad[at] ^= 1
-				if _, err := open(a, bad, &nonce); err == nil {
+				if _, err := transport.OpenRecord(a, bad, &nonce); err == nil {
 					t.Errorf("open accepted a record with byte %d flipped", at)
 				}
 			}
-			pt, err := open(a, buf[:rec], &nonce)
+			pt, err := transport.OpenRecord(a, buf[:rec], &nonce)
 			if err != nil || !bytes.Equal(pt, payload) {
 				t.Fatalf("open: %v, payload equal %v", err, bytes.Equal(pt, payload))
 			}
