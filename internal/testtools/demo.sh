@@ -19,42 +19,10 @@ command -v nft >/dev/null || command -v iptables >/dev/null || { echo "make demo
 
 P="ipd$$"             # prefix for namespaces and veths
 WORK=$(mktemp -d /tmp/ipopd-demo.XXXXXX)
-NS=()
-PIDS=()
-
-cleanup() {
-	set +e
-	# Stop the daemons (SIGTERM: they say goodbye and remove their TAP),
-	# then anything else still running in the demo's namespaces.
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for n in "${NS[@]}"; do
-		pids=$(ip netns pids "$n" 2>/dev/null)
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-	done
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "$WORK"
-	echo "demo: cleaned up (namespaces, daemons, $WORK)"
-}
-trap cleanup EXIT INT TERM
-
+LAB=demo
+# shellcheck source=nslab.sh
+. "$(dirname "$0")/nslab.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-ns() { local n="$P-$1"; ip netns add "$n"; NS+=("$n"); ip -n "$n" link set lo up; }
-x() { local n="$P-$1"; shift; ip netns exec "$n" "$@"; }
-n=0
-# link A IFA B IFB: a veth pair made in the root namespace under unique
-# names, moved at once, renamed only inside the target namespaces.
-link() {
-	n=$((n + 1))
-	local a="${P}a$n" b="${P}b$n"
-	ip link add "$a" type veth peer name "$b"
-	ip link set "$a" netns "$P-$1"
-	ip link set "$b" netns "$P-$3"
-	x "$1" ip link set "$a" name "$2"
-	x "$3" ip link set "$b" name "$4"
-	x "$1" ip link set "$2" up
-	x "$3" ip link set "$4" up
-}
 
 say "building the lab: an internet, a lighthouse, three sites (public, behind a port-restricted NAT, behind a symmetric NAT)"
 ns inet

@@ -17,34 +17,9 @@ command -v iperf3 >/dev/null || { echo "make profile needs iperf3"; exit 1; }
 mkdir -p "$OUT"
 P="ipp$$"
 WORK=$(mktemp -d /tmp/ipopd-profile.XXXXXX)
-NS=()
-PIDS=()
-cleanup() {
-	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for n in "${NS[@]}"; do
-		pids=$(ip netns pids "$n" 2>/dev/null)
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-	done
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null; done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-ns() { local n="$P-$1"; ip netns add "$n"; NS+=("$n"); ip -n "$n" link set lo up; }
-x() { local n="$P-$1"; shift; ip netns exec "$n" "$@"; }
-n=0
-link() {
-	n=$((n + 1))
-	local a="${P}a$n" b="${P}b$n"
-	ip link add "$a" type veth peer name "$b"
-	ip link set "$a" netns "$P-$1"
-	ip link set "$b" netns "$P-$3"
-	x "$1" ip link set "$a" name "$2"
-	x "$3" ip link set "$b" name "$4"
-	x "$1" ip link set "$2" up
-	x "$3" ip link set "$4" up
-}
+LAB=profile
+# shellcheck source=nslab.sh
+. "$(dirname "$0")/nslab.sh"
 ns inet
 x inet ip link add br-inet type bridge
 x inet ip link set br-inet up
