@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 )
@@ -34,9 +33,6 @@ func startProfile() (stop func()) {
 	go func() {
 		for range usr1 {
 			runtime.GC()
-			if os.Getenv("IPOPD_PROFILE_FREE") != "" {
-				debug.FreeOSMemory() // to see the floor of the idle RSS
-			}
 			if h, err := os.Create(prefix + ".live.heap"); err == nil {
 				_ = pprof.Lookup("heap").WriteTo(h, 0)
 				h.Close()

@@ -159,11 +159,9 @@ func (c *Coalescer) sameFlow(b []byte) *flow {
 		if len(b) < tcp+4 || !bytes.Equal(b[:ip], head[:ip]) {
 			continue
 		}
-		var addrs int // offset and length of the addresses
+		addrs := ip + 12 // the addresses run from here to the TCP header
 		if fl.f.v6 {
 			addrs = ip + 8
-		} else {
-			addrs = ip + 12
 		}
 		if b[ip]>>4 == head[ip]>>4 && bytes.Equal(b[addrs:tcp], head[addrs:tcp]) && bytes.Equal(b[tcp:tcp+4], head[tcp:tcp+4]) {
 			return fl

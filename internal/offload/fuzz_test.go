@@ -47,11 +47,10 @@ func FuzzSegment(f *testing.F) {
 func FuzzCoalescer(f *testing.F) {
 	p := payloadOf(200)
 	var seed []byte
-	for i, fr := range [][]byte{
+	for _, fr := range [][]byte{
 		tcpFrameBytes(false, 0, tcpACK, p), tcpFrameBytes(false, 200, tcpACK, p),
 		tcpFrameBytes(true, 0, tcpACK, p), tcpFrameBytes(false, 400, tcpACK|tcpPSH, p[:50]),
 	} {
-		_ = i
 		seed = binary.BigEndian.AppendUint16(seed, uint16(len(fr)))
 		seed = append(seed, fr...)
 	}
