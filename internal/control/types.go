@@ -17,6 +17,9 @@ type Status struct {
 	Peers     int               `json:"peers"`
 	MACs      int               `json:"macs"`
 	Counters  map[string]uint64 `json:"counters"`
+	// Goroutines is the daemon's goroutine count: flat over time when
+	// nothing leaks (the chaos soak checks it).
+	Goroutines int `json:"goroutines"`
 }
 
 // Peer is one element of the answer to "peers".

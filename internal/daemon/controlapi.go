@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -229,6 +230,8 @@ func (d *Daemon) controlStatus() control.Status {
 		Peers:     len(st.Peers),
 		MACs:      st.MACs,
 		Counters:  c,
+		// Goroutines: the chaos soak checks that none leak.
+		Goroutines: runtime.NumGoroutine(),
 	}
 }
 
