@@ -26,11 +26,14 @@ func (w *world) addNATSite(kind netlab.NATKind) *site {
 	s.router = w.lab.Router(s.name)
 	s.host = w.lab.Host(fmt.Sprintf("h%d", n))
 	box := w.lab.Router(fmt.Sprintf("n%d", n))
-	if w.uplinkDelay > 0 || w.uplinkLoss > 0 {
+	switch {
+	case w.uplinkVia != nil:
+		w.uplinkVia(box, n)
+	case w.uplinkDelay > 0 || w.uplinkLoss > 0:
 		// An internet with some distance in it: a coordinated punch needs
 		// the probes to cross on the wire, as they do between real sites.
 		w.lab.ImpairedLinkWith(box, "wan0", w.inet, fmt.Sprintf("p%d", n), netlab.Impairment{Delay: w.uplinkDelay, Loss: w.uplinkLoss})
-	} else {
+	default:
 		w.lab.Link(box, "wan0", w.inet, fmt.Sprintf("p%d", n))
 	}
 	w.inet.MustExec(w.t, "ip", "link", "set", fmt.Sprintf("p%d", n), "master", "br-inet")

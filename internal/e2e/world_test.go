@@ -25,6 +25,9 @@ type world struct {
 	// uplinkDelay, when set, delays each NAT box's link to the internet.
 	uplinkDelay time.Duration
 	uplinkLoss  float64
+	// uplinkVia, when set, links NAT box n's wan0 to the switch port
+	// p<n> instead (the chaos soak puts a switchable impairer there).
+	uplinkVia func(box *netlab.Host, n int)
 }
 
 // site is one router, its LAN host and its daemon.
