@@ -59,6 +59,7 @@ type member struct {
 	tr     *transport.Transport
 	sw     *sw
 	disc   *discovery
+	filter pathFilter // which addresses may carry the overlay
 	devErr chan error
 	ctx    context.Context // ends when the member stops
 	cancel context.CancelFunc
@@ -119,6 +120,8 @@ func (d *Daemon) startMemberLocked() error {
 	m := &member{devErr: make(chan error, 1)}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.disc = newDiscovery(d, m)
+	f, _ := newFilter(cfg, st.Subnet)
+	m.filter.f.Store(f)
 	m.sw = &sw{
 		dev:       dev,
 		macs:      overlay.NewMACTable[*transport.Peer](overlay.DefaultMACTableSize, cfg.MACAging),
@@ -176,6 +179,7 @@ func (d *Daemon) startMemberLocked() error {
 		Relay:      cfg.Relay,
 		OnControl:  d.onControl,
 		OnJoin:     d.onJoin,
+		PathOK:     m.filter.ok,
 	})
 	if err != nil {
 		conn.Close()
@@ -360,6 +364,10 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 		m.sw.setMSSClamp(cfg)
 	}
 	d.cfg = cfg
+	if m := d.mem; m != nil && d.state != nil {
+		f, _ := newFilter(cfg, d.state.Subnet)
+		m.filter.f.Store(f)
+	}
 	d.setEndpointsLocked(cfg.Endpoints)
 	var restart []string
 	if cfg.ListenPort != old.ListenPort {

@@ -117,9 +117,12 @@ func (x *discovery) peerDown(p *transport.Peer) {
 
 func (x *discovery) announce(p *transport.Peer) {
 	x.d.mu.Lock()
-	port := x.d.cfg.ListenPort
+	cfg := x.d.cfg
 	x.d.mu.Unlock()
-	a := &wire.Announce{Candidates: LocalEndpoints(port)}
+	a := &wire.Announce{}
+	if st := x.d.groupState(); st != nil {
+		a.Candidates = LocalEndpoints(cfg, st.Subnet)
+	}
 	if r, ok := x.m.tr.TURNRelayed(); ok {
 		a.Relayed = []string{r.String()}
 	}
@@ -133,14 +136,11 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 		if !x.isLighthouse() {
 			return true
 		}
-		c := msg.Candidates
-		if len(c) > 16 {
-			c = c[:16]
-		}
-		r := msg.Relayed
-		if len(r) > 4 {
-			r = r[:4]
-		}
+		// What a member announces on the overlay itself is dropped: a
+		// peer probing it would go through the tunnel.
+		f := x.m.filter.get()
+		c := filterCandidates(f, msg.Candidates, 16)
+		r := filterCandidates(f, msg.Relayed, 4)
 		x.mu.Lock()
 		x.announced[p.NodeID] = c
 		x.relayedBy[p.NodeID] = r
@@ -181,7 +181,7 @@ func (x *discovery) peer(id string) *transport.Peer {
 // sees it at first, then what it announced.
 func (x *discovery) candidatesOfLocked(p *transport.Peer) []string {
 	var out []string
-	if st := p.Status(); st.State == "up" && st.Path == "direct" && st.Endpoint.IsValid() {
+	if st := p.Status(); st.State == "up" && st.Path == "direct" && st.Endpoint.IsValid() && x.m.filter.get().Path(st.Endpoint.Addr()) {
 		out = append(out, st.Endpoint.String())
 	}
 	for _, c := range x.announced[p.NodeID] {
@@ -376,6 +376,7 @@ func (x *discovery) run() {
 	tk := time.NewTicker(time.Second)
 	defer tk.Stop()
 	var sinceDir, sinceAnnounce time.Duration
+	sinceFilter := 0
 	for {
 		select {
 		case <-x.m.ctx.Done():
@@ -384,6 +385,10 @@ func (x *discovery) run() {
 		}
 		sinceDir += time.Second
 		sinceAnnounce += time.Second
+		if sinceFilter++; sinceFilter >= filterEvery {
+			sinceFilter = 0
+			x.d.refreshFilter(x.m)
+		}
 		x.closeIdle(time.Now())
 		if r, _ := x.m.tr.TURNRelayed(); r != x.lastTURN {
 			// A new TURN allocation: tell the lighthouses now.

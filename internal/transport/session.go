@@ -40,6 +40,8 @@ type session struct {
 	lastRecv    atomic.Int64 // nanotime of the last authenticated packet
 	lastSend    atomic.Int64 // nanotime of the last data record sent
 	lastDirect  atomic.Int64 // nanotime of the last authenticated record on a direct path
+	lastOnPath  atomic.Int64 // nanotime of the last authenticated record on the current path
+	pathSince   atomic.Int64 // nanotime the current path was taken
 	lastPing    atomic.Int64
 	pingSeq     atomic.Uint64
 	retireAt    atomic.Int64 // nanotime after which a replaced session closes; 0 = not replaced
@@ -167,6 +169,13 @@ func (s *session) maxPayload() int {
 		n -= relayHeaderLen
 	}
 	return n
+}
+
+// changePath moves the session to path p (records and DTLS alike).
+func (s *session) changePath(p path, now int64) {
+	s.vc.setPath(p)
+	s.pathSince.Store(now)
+	s.lastOnPath.Store(now)
 }
 
 func (s *session) readyCh() <-chan struct{} { return s.readyC }

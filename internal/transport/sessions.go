@@ -188,7 +188,7 @@ func (t *Transport) timerLoop() {
 			if fb := s.fallback; fb.relayed() && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
 				// The direct path went quiet (a NAT lost its mapping):
 				// back to the relay, and punch again.
-				s.vc.setPath(fb)
+				s.changePath(fb, now)
 				s.mu.Lock()
 				s.probeUntil = now + int64(probeBurst)
 				s.mu.Unlock()

@@ -78,6 +78,14 @@ type Config struct {
 	// Lighthouse makes this member answer STUN on its port; Relay makes it
 	// forward datagrams between members that cannot reach each other.
 	Lighthouse, Relay bool
+	// PathOK, when set, says whether a peer may be reached directly at an
+	// address. Addresses on the overlay itself must fail it: a packet sent
+	// there goes through the tunnel and comes back authenticated, and a
+	// session that followed it would carry itself (see package underlay).
+	// Candidates, probes, dials, new handshakes and path changes to an
+	// address it refuses are dropped. It is called on the socket reader
+	// goroutine and must be cheap.
+	PathOK func(netip.Addr) bool
 	// OnJoin, when set, lets clients without a member certificate make a
 	// session to ask to join with an invite; it receives their messages.
 	// Nil: such clients are refused in the handshake.
@@ -123,6 +131,7 @@ type Stats struct {
 	NoSession      uint64 // frames for a peer that is down
 	Relayed        uint64 // datagrams this member relayed for others
 	RelayDropped   uint64 // relay envelopes refused (unknown sender or destination)
+	PathRefused    uint64 // packets and path changes refused: the address is on the overlay itself
 }
 
 // Transport is a member's socket and its sessions with peers.
@@ -147,7 +156,7 @@ type Transport struct {
 
 	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
-	stRelayed, stRelayDropped                              atomic.Uint64
+	stRelayed, stRelayDropped, stPathRefused               atomic.Uint64
 
 	// idxMu guards byIndex; separate from mu so the receive path takes only
 	// a read lock.
@@ -331,6 +340,7 @@ func (t *Transport) Stats() Stats {
 		NoSession:      t.stNoSession.Load(),
 		Relayed:        t.stRelayed.Load(),
 		RelayDropped:   t.stRelayDropped.Load(),
+		PathRefused:    t.stPathRefused.Load(),
 	}
 }
 

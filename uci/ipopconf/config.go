@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/underlay"
 )
 
 // The section that holds the daemon's settings: config ipopd 'main'.
@@ -18,31 +20,32 @@ const (
 // Config is the daemon's configuration. The zero value is not valid; start
 // from Default.
 type Config struct {
-	Enabled       bool          // enabled: run the service
-	ListenPort    uint16        // listen_port: the one UDP port
-	Interface     string        // interface: TAP device name
-	Bridge        string        // bridge: bridge to attach the TAP to; "" = none
-	MTU           int           // mtu: TAP MTU
-	UnderlayMTU   int           // underlay_mtu: MTU of the path between routers
-	LogLevel      slog.Level    // log_level: debug, info, warn or error
-	Endpoints     []string      // endpoint: static/bootstrap peers, HOST:PORT
-	GuardDHCP     bool          // guard_dhcp: keep DHCP server messages off the overlay
-	GuardRA       bool          // guard_ra: keep IPv6 router advertisements off the overlay
-	MSSClamp      bool          // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
-	FloodLimit    int           // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
-	FloodBurst    int           // flood_burst: burst allowed above FloodLimit
-	MACAging      time.Duration // mac_aging: how long a learned MAC stays
-	Keepalive     time.Duration // keepalive: interval on an idle link
-	ControlSocket string        // control_socket: path of the CLI socket
-	UbusSocket    string        // ubus_socket: ubusd's socket; "" = do not register on ubus
-	GoMemLimit    int64         // gomemlimit: bytes; 0 = Go's default
-	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
-	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
-	Relay         bool          // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
-	LinkIdle      time.Duration // link_idle: close a link to a member after this long without frames (0 = never)
-	TURNServer    string        // turn_server: HOST:PORT of a TURN server (UDP); "" = none
-	TURNUsername  string        // turn_username: its long-term credential user
-	TURNPassword  string        // turn_password: and password (a secret: never logged or shown)
+	Enabled       bool            // enabled: run the service
+	ListenPort    uint16          // listen_port: the one UDP port
+	Interface     string          // interface: TAP device name
+	Bridge        string          // bridge: bridge to attach the TAP to; "" = none
+	MTU           int             // mtu: TAP MTU
+	UnderlayMTU   int             // underlay_mtu: MTU of the path between routers
+	LogLevel      slog.Level      // log_level: debug, info, warn or error
+	Endpoints     []string        // endpoint: static/bootstrap peers, HOST:PORT
+	Announce      []underlay.Rule // announce: which local interfaces or prefixes are offered as candidates
+	GuardDHCP     bool            // guard_dhcp: keep DHCP server messages off the overlay
+	GuardRA       bool            // guard_ra: keep IPv6 router advertisements off the overlay
+	MSSClamp      bool            // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
+	FloodLimit    int             // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
+	FloodBurst    int             // flood_burst: burst allowed above FloodLimit
+	MACAging      time.Duration   // mac_aging: how long a learned MAC stays
+	Keepalive     time.Duration   // keepalive: interval on an idle link
+	ControlSocket string          // control_socket: path of the CLI socket
+	UbusSocket    string          // ubus_socket: ubusd's socket; "" = do not register on ubus
+	GoMemLimit    int64           // gomemlimit: bytes; 0 = Go's default
+	GOGC          int             // gogc: percent; 0 = Go's default, GOGCOff = off
+	Lighthouse    bool            // lighthouse: answer STUN, keep the member directory, coordinate punching
+	Relay         bool            // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
+	LinkIdle      time.Duration   // link_idle: close a link to a member after this long without frames (0 = never)
+	TURNServer    string          // turn_server: HOST:PORT of a TURN server (UDP); "" = none
+	TURNUsername  string          // turn_username: its long-term credential user
+	TURNPassword  string          // turn_password: and password (a secret: never logged or shown)
 }
 
 // Default returns the configuration used for every option the file does not
@@ -161,6 +164,33 @@ var specs = []spec{
 			return errors.Join(errs...)
 		},
 		format: func(c *Config) []string { return append([]string(nil), c.Endpoints...) },
+	},
+	{
+		name: "announce",
+		list: true,
+		parse: func(c *Config, raw string) error {
+			r, err := underlay.ParseRule(raw)
+			if err != nil {
+				return invalid(err.Error())
+			}
+			c.Announce = append(c.Announce, r)
+			return nil
+		},
+		check: func(c *Config) error {
+			for _, r := range c.Announce {
+				if _, err := underlay.ParseRule(r.String()); err != nil {
+					return invalid(err.Error())
+				}
+			}
+			return nil
+		},
+		format: func(c *Config) []string {
+			var out []string
+			for _, r := range c.Announce {
+				out = append(out, r.String())
+			}
+			return out
+		},
 	},
 	boolOpt("lighthouse", func(c *Config) *bool { return &c.Lighthouse }),
 	boolOpt("relay", func(c *Config) *bool { return &c.Relay }),
