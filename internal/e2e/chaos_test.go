@@ -113,6 +113,7 @@ func chaosSchedule() []chaosFault {
 		{name: "restart A (behind NAT)", inject: func(c *chaos) { c.restart(c.a) }},
 		{name: "restart B (public)", inject: func(c *chaos) { c.restart(c.b) }},
 		{name: "restart lighthouse", inject: func(c *chaos) { c.restart(c.lh) }},
+		{name: "B crashes (SIGKILL), restarts", inject: func(c *chaos) { c.kill(c.b); c.startDaemon(c.b) }},
 		{name: "NAT of A remaps its port", inject: func(c *chaos) { c.remapNAT() }},
 		{name: "NAT of A flushes conntrack", inject: func(c *chaos) { c.w.lab.FlushConntrack(c.a.natBox) }},
 		{name: "lighthouse dies, returns", inject: func(c *chaos) { c.kill(c.lh) },
@@ -450,6 +451,9 @@ func (c *chaos) moveB() {
 	if old == nw {
 		nw = c.bAddrs[1]
 	}
+	// The new address comes first and is promoted when the old one goes:
+	// without promote_secondaries the kernel would drop both.
+	c.b.router.Sysctl("net.ipv4.conf.wan0.promote_secondaries", "1")
 	c.b.router.Addr("wan0", nw+"/24")
 	c.b.router.MustExec(c.t, "ip", "addr", "del", old+"/24", "dev", "wan0")
 	c.b.wanIP = nw

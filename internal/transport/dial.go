@@ -52,7 +52,7 @@ func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {
 	}
 	t.byAddr[ep.key()] = vc
 	t.mu.Unlock()
-	s, err := t.handshake(vc)
+	s, err := t.handshakeCtx(ctx, vc)
 	if err != nil {
 		if vc.gaveWay.Load() {
 			// The peer dialled us at the same moment and its handshake

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,13 @@ func (s *session) sendControl(m any) {
 		return
 	}
 	if _, err := s.conn.Write(b); err != nil {
+		if !errors.Is(err, dtls.ErrConnClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {
+			// The socket refused the datagram (no route while an uplink
+			// is down, a full buffer): the session is fine, as on the
+			// data path, and dead-peer detection judges the peer.
+			s.t.stSendErrors.Add(1)
+			return
+		}
 		s.close(fmt.Sprintf("write: %v", err))
 	}
 }

@@ -156,6 +156,9 @@ func (t *Transport) timerLoop() {
 	// its relay (above); four means the peer or every path is gone.
 	deadAfter := 4 * keepalive
 	var live []*session
+	// quiet tracks sessions that went silent (redial.go); the timer
+	// goroutine alone uses it.
+	quiet := map[*session]*quietState{}
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -170,6 +173,13 @@ func (t *Transport) timerLoop() {
 			live = append(live, s)
 		}
 		t.mu.Unlock()
+		for s := range quiet {
+			select {
+			case <-s.done:
+				delete(quiet, s)
+			default:
+			}
+		}
 		for _, s := range live {
 			switch r := s.retireAt.Load(); {
 			case r != 0 && now > r:
@@ -193,6 +203,14 @@ func (t *Transport) timerLoop() {
 				s.probeUntil = now + int64(probeBurst)
 				s.mu.Unlock()
 				t.log.Info("direct path lost, back to the relay", s.logAttrs()...)
+			}
+			if s.retireAt.Load() == 0 {
+				q := quiet[s]
+				if q == nil {
+					q = &quietState{lastRecv: -1}
+					quiet[s] = q
+				}
+				t.checkQuiet(s, q, now)
 			}
 			if now-s.lastSend.Load() >= keepalive {
 				t.sendKeepalive(s)

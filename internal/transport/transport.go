@@ -431,6 +431,11 @@ func (t *Transport) registerCID(cid [cidLen]byte, vc *vconn) {
 
 // handshake runs a DTLS handshake on vc and sets up the session.
 func (t *Transport) handshake(vc *vconn) (*session, error) {
+	return t.handshakeCtx(t.ctx, vc)
+}
+
+// handshakeCtx is handshake bounded by ctx as well as handshakeTimeout.
+func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn) (*session, error) {
 	var id Identity
 	cfg := t.dtlsConfig(vc, &id)
 	raddr := net.UDPAddrFromAddrPort(vc.endpoint())
@@ -447,7 +452,7 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		t.dropVconn(vc)
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(t.ctx, handshakeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
 	if err := conn.HandshakeContext(ctx); err != nil {
 		_ = conn.Close()
