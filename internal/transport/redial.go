@@ -13,7 +13,9 @@ import (
 // keepalives, 20 s by default) to notice costs the link that long. Instead
 // a session that stops answering is asked at once: frames went out and
 // nothing came back for quietProbe -> a Ping; two Pings unanswered -> a new
-// handshake on the same path. A new instance answers it, and its Hello
+// handshake on the same path (or through the relay the session began on,
+// if it has one and the direct path is what went silent). A new instance
+// answers it, and its Hello
 // replaces the old session at once (onHello: the newer instance wins). A
 // peer that was only slow answers the Pings and nothing happens; if the
 // handshake completes with the same instance, the new session takes over
@@ -22,13 +24,18 @@ const (
 	// quietProbe: how long a peer that we sent frames to may stay silent
 	// before we ping it, and the spacing of those pings. Replies to
 	// traffic (TCP ACKs, echo replies) and pongs come within a round trip.
-	quietProbe = 500 * time.Millisecond
-	// quietRedial: silence after which, with two probe pings unanswered,
-	// a new handshake starts.
-	quietRedial = 1500 * time.Millisecond
+	quietProbe = 400 * time.Millisecond
+	// quietRedial: silence after which, with two probe pings unanswered
+	// for pongWait (or two round trips, if longer), a new handshake starts.
+	quietRedial = time.Second
+	pongWait    = 250 * time.Millisecond
 	// redialTimeout bounds one such handshake: a restarted peer answers
 	// within a round trip or two; a gone one should not hold the next try.
 	redialTimeout = 2 * time.Second
+	// simultaneousWindow: two sessions with one peer instance whose
+	// handshakes ended this close together were dialled at once by both
+	// ends (onHello's tie-break); a session made later replaces the other.
+	simultaneousWindow = 2 * time.Second
 )
 
 // quietState is the timer goroutine's view of one session's silence.
@@ -52,10 +59,23 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 	silent := now - lr
 	// Something should have come back: we sent frames, or pinged.
 	expecting := out != q.framesOut || q.pings > 0 || s.lastPing.Load() > lr
-	if !expecting || silent < int64(quietProbe) || now-s.lastPing.Load() < int64(quietProbe) {
+	if !expecting || silent < int64(quietProbe) {
 		return
 	}
-	if q.pings >= 2 && silent >= int64(quietRedial) {
+	sincePing := now - s.lastPing.Load()
+	if q.pings >= 2 && silent >= int64(quietRedial) && sincePing >= max(int64(pongWait), 2*s.peer.rtt.Load()) {
+		p := s.vc.path()
+		if fb := s.fallback; fb.relayed() && !p.relayed() {
+			// Nothing at all arrives on the direct path: the peer's
+			// address moved, or a NAT on the way lost our mapping and
+			// filters the peer's records. The relay still reaches it.
+			s.changePath(fb, now)
+			s.mu.Lock()
+			s.probeUntil = now + int64(probeBurst)
+			s.mu.Unlock()
+			t.log.Info("direct path silent, back to the relay", s.logAttrs()...)
+			p = fb
+		}
 		if now >= q.nextDial && q.dialing.CompareAndSwap(false, true) {
 			q.nextDial = now + int64(redialTimeout)
 			t.mu.Lock()
@@ -66,19 +86,24 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 			}
 			t.wg.Add(1)
 			t.mu.Unlock()
-			go t.redial(s, q)
+			go t.redial(s, q, p)
 		}
 	}
-	s.ping(now)
-	q.pings++
+	if sincePing >= int64(quietProbe) {
+		s.ping(now)
+		q.pings++
+	}
 }
 
-// redial makes a new handshake with a silent session's peer on the
-// session's own path. One at a time per session.
-func (t *Transport) redial(s *session, q *quietState) {
+// redial makes a new handshake with a silent session's peer on path p:
+// the session's own, or the relay it began on. The new session replaces
+// the silent one on both ends (onHello), whichever of the two reasons
+// made it silent: a new instance of the peer, or a direct path that died
+// one way (the peer keeps sending into it until its own session moves).
+// One at a time per session.
+func (t *Transport) redial(s *session, q *quietState, p path) {
 	defer t.wg.Done()
 	defer q.dialing.Store(false)
-	p := s.vc.path()
 	t.log.Debug("peer silent, new handshake", append(s.logAttrs(), "silent", time.Duration(t.now()-s.lastRecv.Load()).Round(time.Millisecond).String())...)
 	ctx, cancel := context.WithTimeout(t.ctx, redialTimeout)
 	defer cancel()

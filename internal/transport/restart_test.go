@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -86,9 +87,77 @@ func TestRestartRecovery(t *testing.T) {
 				return false
 			})
 			t.Logf("%s: a -> new b after %v, new b -> a after %v", tc.name, forward.Round(time.Millisecond), back.Round(time.Millisecond))
-			if forward > 2*time.Second || back > 2*time.Second {
+			if forward > recoveryGoal() || back > recoveryGoal() {
 				t.Errorf("recovery took %v / %v (goal 2 s)\na:\n%s", forward, back, a.logs)
 			}
 		})
 	}
+}
+
+// TestDirectPathDiesRelayTakesOver: two members punched to a direct path
+// lose it (one's public address changed, a NAT dropped its mapping)
+// while their relay still reaches both. Traffic flows again within 2 s,
+// through the relay, instead of after two keepalives (10 s).
+func TestDirectPathDiesRelayTakesOver(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New()
+	ca := newTestCA(t, "home")
+	const ka = 5 * time.Second
+	l := startNodeWith(t, n, ca, "lh", "10.0.0.100:6464", ka, func(c *Config) { c.Relay, c.Lighthouse = true, true })
+	a := startNode(t, n, ca, "a", "10.0.0.1:6464", ka)
+	b := startNode(t, n, ca, "b", "10.0.0.2:6464", ka)
+	a.t.Maintain(context.Background(), l.addr.String())
+	b.t.Maintain(context.Background(), l.addr.String())
+	la := a.waitUp(t, "lh", 5*time.Second)
+	b.waitUp(t, "lh", 5*time.Second)
+	pb, err := a.t.ConnectVia(context.Background(), la, testNodeID("b"))
+	if err != nil {
+		t.Fatalf("connect via relay: %v\n%s", err, a.logs)
+	}
+	pa := b.waitUp(t, "a", 5*time.Second)
+
+	// 20 frames a second both ways, as a ping and its replies.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(50 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				_ = a.t.SendFrame(pb, frameOf(100, 1))
+				_ = b.t.SendFrame(pa, frameOf(100, 2))
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	a.t.Probe(pb, []netip.AddrPort{b.addr})
+	b.t.Probe(pa, []netip.AddrPort{a.addr})
+	waitFor(t, 5*time.Second, "direct path both ways", func() bool {
+		return pb.Status().Path == "direct" && pa.Status().Path == "direct"
+	})
+	time.Sleep(300 * time.Millisecond)
+	n.Block(a.addr.Addr(), b.addr.Addr(), true)
+	cut := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	na, nb := len(a.received()), len(b.received())
+	waitFor(t, 5*time.Second, "frames both ways after the direct path died", func() bool {
+		return len(a.received()) > na+2 && len(b.received()) > nb+2
+	})
+	took := time.Since(cut)
+	t.Logf("frames flow again %v after the direct path died; paths %q / %q", took.Round(time.Millisecond), pb.Status().Path, pa.Status().Path)
+	if took > recoveryGoal() {
+		t.Errorf("recovery took %v (goal 2 s)\na:\n%s", took, a.logs)
+	}
+}
+
+// recoveryGoal is issue 12's 2 s; the race detector slows handshakes
+// several times, so under it only a gross regression fails.
+func recoveryGoal() time.Duration {
+	if raceEnabled {
+		return 5 * time.Second
+	}
+	return 2 * time.Second
 }

@@ -33,10 +33,12 @@ func (t *Transport) onHello(s *session, h *wire.Hello) {
 	p := s.peer
 	old := p.active.Load()
 	keep := true
-	if old != nil && old != s && old.instance() == h.Instance && old.client != s.client {
+	if old != nil && old != s && old.instance() == h.Instance && old.client != s.client && s.created-old.created < int64(simultaneousWindow) {
 		// Both ends dialled each other at once and both handshakes
 		// finished. Both ends keep the session whose client has the
-		// smaller node id, so they agree without talking.
+		// smaller node id, so they agree without talking. An older
+		// session is replaced whoever dialled: the peer made a new
+		// handshake on purpose (a silent session, redial.go).
 		weAreClient := s.client
 		keep = weAreClient == (t.cfg.Self.NodeID < p.NodeID)
 	}
