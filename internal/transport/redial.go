@@ -24,14 +24,17 @@ const (
 	// quietProbe: how long a peer that we sent frames to may stay silent
 	// before we ping it, and the spacing of those pings. Replies to
 	// traffic (TCP ACKs, echo replies) and pongs come within a round trip.
-	quietProbe = 400 * time.Millisecond
+	quietProbe = 300 * time.Millisecond
 	// quietRedial: silence after which, with two probe pings unanswered
 	// for pongWait (or two round trips, if longer), a new handshake starts.
-	quietRedial = time.Second
+	quietRedial = 800 * time.Millisecond
 	pongWait    = 250 * time.Millisecond
 	// redialTimeout bounds one such handshake: a restarted peer answers
 	// within a round trip or two; a gone one should not hold the next try.
 	redialTimeout = 2 * time.Second
+	// directRedial bounds the direct attempt when a relay is there to try
+	// next: a round trip or a few; the relay reaches a restarted peer too.
+	directRedial = 400 * time.Millisecond
 	// simultaneousWindow: two sessions with one peer instance whose
 	// handshakes ended this close together were dialled at once by both
 	// ends (onHello's tie-break); a session made later replaces the other.
@@ -65,6 +68,7 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 	sincePing := now - s.lastPing.Load()
 	if q.pings >= 2 && silent >= int64(quietRedial) && sincePing >= max(int64(pongWait), 2*s.peer.rtt.Load()) {
 		p := s.vc.path()
+		var via path // the relay to try when the direct path does not answer
 		if fb := s.fallback; fb.relayed() && !p.relayed() {
 			// Nothing at all arrives on the direct path: the peer's
 			// address moved, or a NAT on the way lost our mapping and
@@ -74,10 +78,10 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 			s.probeUntil = now + int64(probeBurst)
 			s.mu.Unlock()
 			t.log.Info("direct path silent, back to the relay", s.logAttrs()...)
-			p = fb
+			via = fb
 		}
 		if now >= q.nextDial && q.dialing.CompareAndSwap(false, true) {
-			q.nextDial = now + int64(redialTimeout)
+			q.nextDial = now + int64(directRedial+redialTimeout)
 			t.mu.Lock()
 			if t.closed {
 				t.mu.Unlock()
@@ -86,7 +90,7 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 			}
 			t.wg.Add(1)
 			t.mu.Unlock()
-			go t.redial(s, q, p)
+			go t.redial(s, q, p, via)
 		}
 	}
 	if sincePing >= int64(quietProbe) {
@@ -95,19 +99,32 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 	}
 }
 
-// redial makes a new handshake with a silent session's peer on path p:
-// the session's own, or the relay it began on. The new session replaces
-// the silent one on both ends (onHello), whichever of the two reasons
-// made it silent: a new instance of the peer, or a direct path that died
-// one way (the peer keeps sending into it until its own session moves).
+// redial makes a new handshake with a silent session's peer on path p
+// (the direct path the session was on, or its relayed one), and if that
+// does not answer within directRedial, through relay via (when set). The
+// new session replaces the silent one on both ends (onHello), whichever of
+// the two reasons made it silent: a new instance of the peer, or a direct
+// path that died one way (the peer keeps sending into it until its own
+// session moves). Direct first: a restarted peer answers there, and a
+// session made through the relay would stay relayed until the next punch.
 // One at a time per session.
-func (t *Transport) redial(s *session, q *quietState, p path) {
+func (t *Transport) redial(s *session, q *quietState, p, via path) {
 	defer t.wg.Done()
 	defer q.dialing.Store(false)
 	t.log.Debug("peer silent, new handshake", append(s.logAttrs(), "silent", time.Duration(t.now()-s.lastRecv.Load()).Round(time.Millisecond).String())...)
-	ctx, cancel := context.WithTimeout(t.ctx, redialTimeout)
-	defer cancel()
-	if _, err := t.connect(ctx, p); err != nil {
+	limit := redialTimeout
+	if via.relayed() {
+		limit = directRedial
+	}
+	ctx, cancel := context.WithTimeout(t.ctx, limit)
+	_, err := t.connect(ctx, p)
+	cancel()
+	if err != nil && via.relayed() && t.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(t.ctx, redialTimeout)
+		_, err = t.connect(ctx, via)
+		cancel()
+	}
+	if err != nil {
 		t.log.Debug("new handshake with a silent peer failed", append(s.logAttrs(), "err", err)...)
 	}
 }
