@@ -40,6 +40,11 @@ func (t *Transport) ConnectVia(ctx context.Context, relay *Peer, nodeID string) 
 }
 
 func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {
+	return t.connectFallback(ctx, ep, path{})
+}
+
+// connectFallback is connect for a session whose relayed fallback is fb.
+func (t *Transport) connectFallback(ctx context.Context, ep, fb path) (*Peer, error) {
 	vc := newVconn(t, ep, true)
 	t.mu.Lock()
 	if t.closed {
@@ -52,7 +57,7 @@ func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {
 	}
 	t.byAddr[ep.key()] = vc
 	t.mu.Unlock()
-	s, err := t.handshakeCtx(ctx, vc)
+	s, err := t.handshakeCtx(ctx, vc, fb)
 	if err != nil {
 		if vc.gaveWay.Load() {
 			// The peer dialled us at the same moment and its handshake

@@ -117,7 +117,7 @@ func (t *Transport) redial(s *session, q *quietState, p, via path) {
 		limit = directRedial
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, limit)
-	_, err := t.connect(ctx, p)
+	_, err := t.connectFallback(ctx, p, s.fallback)
 	cancel()
 	if err != nil && via.relayed() && t.ctx.Err() == nil {
 		ctx, cancel := context.WithTimeout(t.ctx, redialTimeout)

@@ -431,11 +431,13 @@ func (t *Transport) registerCID(cid [cidLen]byte, vc *vconn) {
 
 // handshake runs a DTLS handshake on vc and sets up the session.
 func (t *Transport) handshake(vc *vconn) (*session, error) {
-	return t.handshakeCtx(t.ctx, vc)
+	return t.handshakeCtx(t.ctx, vc, path{})
 }
 
 // handshakeCtx is handshake bounded by ctx as well as handshakeTimeout.
-func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn) (*session, error) {
+// fb, when relayed, is the session's fallback (a redial of a session that
+// began on a relay keeps it); otherwise the path it begins on decides.
+func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn, fb path) (*session, error) {
 	var id Identity
 	cfg := t.dtlsConfig(vc, &id)
 	raddr := net.UDPAddrFromAddrPort(vc.endpoint())
@@ -489,6 +491,9 @@ func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn) (*session, erro
 		fallback: func() path {
 			if p := vc.path(); p.relayed() {
 				return p
+			}
+			if fb.relayed() {
+				return fb
 			}
 			return path{}
 		}(),
