@@ -15,7 +15,7 @@ PKGS     := ./...
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo profile clean install uninstall
+.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench chaos demo profile clean install uninstall
 
 all: build
 
@@ -57,6 +57,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/offload/ ./internal/overlay/ ./internal/daemon/
 	$(MAKE) bench-mips
 	IPOP_BENCH=1 IPOP_BENCH_TOOLS=$(BENCH_TOOLS) $(GO) test -count=1 -v -timeout 30m -run '^TestBench' ./internal/e2e/
+
+# The chaos soak (needs root, iperf3, nft): ten minutes of faults under a
+# 20 Hz ping and a TCP stream; prints a table per fault (docs/chaos.md).
+# make test runs the two-minute version.
+chaos:
+	IPOP_CHAOS=long $(GO) test -count=1 -v -timeout 25m -run '^TestChaos$$' ./internal/e2e/
 
 demo: build
 	./internal/testtools/demo.sh $(BIN)

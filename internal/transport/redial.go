@@ -114,7 +114,8 @@ func (t *Transport) redial(s *session, q *quietState, p, via path) {
 	t.log.Debug("peer silent, new handshake", append(s.logAttrs(), "silent", time.Duration(t.now()-s.lastRecv.Load()).Round(time.Millisecond).String())...)
 	limit := redialTimeout
 	if via.relayed() {
-		limit = directRedial
+		// A DTLS handshake is three round trips or so.
+		limit = max(directRedial, 4*time.Duration(s.peer.rtt.Load()))
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, limit)
 	_, err := t.connectFallback(ctx, p, s.fallback)
