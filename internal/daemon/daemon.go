@@ -132,7 +132,6 @@ func (d *Daemon) startMemberLocked() error {
 	}
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
 	m.sw.setMSSClamp(cfg)
-	m.sw.waiting = m.disc.Waiting
 	m.sw.wake = m.disc.wake
 	var turn *relay.TURNConfig
 	if cfg.TURNServer != "" {

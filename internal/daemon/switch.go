@@ -53,10 +53,8 @@ type sw struct {
 	mss       atomic.Pointer[[2]uint16] // MSS clamp for IPv4 and IPv6; nil = off
 	stats     switchStats
 
-	// On-demand links (set by the daemon): members without a session, and
-	// how to wake one.
-	waiting func() []string
-	wake    func(id string)
+	// wake makes an on-demand link to a member (set by the daemon).
+	wake func(id string)
 
 	stagedMu sync.Mutex // guards staged
 	staged   map[string][][]byte
@@ -233,15 +231,6 @@ func (s *sw) forwardBatch(frames [][]byte) {
 		}
 		if len(allowed) > 0 {
 			s.sendBatch(p, allowed)
-		}
-	}
-	// Members known from a lighthouse but not linked: keep the frames for
-	// them and make the link now (on demand).
-	if s.waiting != nil {
-		for _, id := range s.waiting() {
-			for _, f := range frames {
-				s.stage(id, f)
-			}
 		}
 	}
 	s.stats.floodedOut.Add(uint64(len(frames)))

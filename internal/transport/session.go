@@ -28,7 +28,6 @@ type session struct {
 	keys       keys
 	cipher     string
 	created    int64         // nanotime
-	fallback   path          // the relayed path the session began on, if it did
 	done       chan struct{} // closed when the session closes
 	readyC     chan struct{} // closed when the peer's Hello arrived
 	readyOnce  sync.Once
@@ -45,6 +44,10 @@ type session struct {
 	lastPing    atomic.Int64
 	pingSeq     atomic.Uint64
 	retireAt    atomic.Int64 // nanotime after which a replaced session closes; 0 = not replaced
+	// fallback is the relayed path to go back to when the direct one
+	// dies: the one the session began on, or another relay once that
+	// relay went down (see reroute.go). Nil for sessions begun direct.
+	fallback atomic.Pointer[path]
 
 	// Used only by the socket reader goroutine.
 	replay replayWindow

@@ -349,6 +349,13 @@ func (t *Transport) Stats() Stats {
 func (t *Transport) UpPeers() []*Peer { return *t.upPeers.Load() }
 
 // Peers returns every peer known, up or down.
+// Peer returns the peer with node id id, or nil if there is none.
+func (t *Transport) Peer(id string) *Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.peers[id]
+}
+
 func (t *Transport) Peers() []*Peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -481,18 +488,15 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		keys:    ks,
 		cipher:  state.CipherSuiteID.String(),
 		created: now,
-		fallback: func() path {
-			if p := vc.path(); p.relayed() {
-				return p
-			}
-			return path{}
-		}(),
 		done:   make(chan struct{}),
 		readyC: make(chan struct{}),
 		reasm:  newReassembler(t.maxFrame),
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
+	if p := vc.path(); p.relayed() {
+		s.fallback.Store(&p)
+	}
 	if err := t.addSession(s); err != nil {
 		_ = conn.Close()
 		t.dropVconn(vc)
