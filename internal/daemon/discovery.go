@@ -65,10 +65,10 @@ type discovery struct {
 	announced map[string]wire.Announce // node id -> its candidates (filtered)
 	// Member: links being made, and the answers waited for.
 	dialing map[string]bool
-	rewake  map[string]bool                      // woken while a reach was finishing: reach again
-	via     map[string]*transport.Peer           // member -> the lighthouse that last had it
-	turns   map[string][]netip.AddrPort          // members' TURN relayed addresses, from answers
-	waiters map[string][]chan *wire.QueryReply   // node id -> queries in flight
+	rewake  map[string]bool                    // woken while a reach was finishing: reach again
+	via     map[string]*transport.Peer         // member -> the lighthouse that last had it
+	turns   map[string][]netip.AddrPort        // members' TURN relayed addresses, from answers
+	waiters map[string][]chan *wire.QueryReply // node id -> queries in flight
 	// lastTURN is the relayed address we announced last.
 	lastTURN netip.AddrPort
 	// activity tracks, per linked member, the frame count and when it last

@@ -488,9 +488,9 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		keys:    ks,
 		cipher:  state.CipherSuiteID.String(),
 		created: now,
-		done:   make(chan struct{}),
-		readyC: make(chan struct{}),
-		reasm:  newReassembler(t.maxFrame),
+		done:    make(chan struct{}),
+		readyC:  make(chan struct{}),
+		reasm:   newReassembler(t.maxFrame),
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
