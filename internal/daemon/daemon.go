@@ -176,6 +176,7 @@ func (d *Daemon) startMemberLocked() error {
 		},
 		Lighthouse: cfg.Lighthouse,
 		Relay:      cfg.Relay,
+		Owner:      st.Owner(),
 		OnControl:  d.onControl,
 		OnJoin:     d.onJoin,
 		PathOK:     m.filter.ok,

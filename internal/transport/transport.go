@@ -78,6 +78,8 @@ type Config struct {
 	// Lighthouse makes this member answer STUN on its port; Relay makes it
 	// forward datagrams between members that cannot reach each other.
 	Lighthouse, Relay bool
+	// Owner says this member holds the group CA key (RoleOwner in Hello).
+	Owner bool
 	// PathOK, when set, says whether a peer may be reached directly at an
 	// address. Addresses on the overlay itself must fail it: a packet sent
 	// there goes through the tunnel and comes back authenticated, and a
@@ -420,6 +422,9 @@ func (t *Transport) roles() uint8 {
 	}
 	if t.cfg.Relay {
 		r |= wire.RoleRelay
+	}
+	if t.cfg.Owner {
+		r |= wire.RoleOwner
 	}
 	return r
 }

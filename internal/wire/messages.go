@@ -105,8 +105,12 @@ type Hello struct {
 
 // Roles a member can play.
 const (
-	RoleLighthouse = 1 << 0 // keeps the directory, answers STUN, coordinates punching
+	RoleLighthouse = 1 << 0 // answers queries about members, answers STUN, coordinates punching
 	RoleRelay      = 1 << 1 // forwards datagrams between members
+	// RoleOwner: the sender holds the group CA key. A claim only, used to
+	// send owner requests (join forwarding, renewal) to one peer instead
+	// of all; what the owner answers is signed by the CA and checked.
+	RoleOwner = 1 << 2
 )
 
 // Ping asks for a Pong carrying the same Seq and Time.
