@@ -36,6 +36,7 @@ type Identity struct {
 	NodeID  string
 	Name    string
 	Address netip.Addr
+	Pool    netip.Prefix      // the DHCP pool slice; zero if none
 	Cert    *x509.Certificate // the peer's leaf certificate
 	// Joiner is set for a client that has no member certificate yet and
 	// came to join with an invite (see JoinSession).
@@ -60,6 +61,10 @@ type Config struct {
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
 	OnFrame func(p *Peer, frame []byte)
+	// OnFlood, when set, receives the floods that travel through a
+	// lighthouse (FrameReflect, FrameReflected; see flood.go) instead of
+	// OnFrame, with how they came. Same goroutine and lifetime rules.
+	OnFlood func(p *Peer, frame []byte, via Via)
 	// OnFlush runs on the same goroutine after each socket read, once the
 	// frames it held went to OnFrame: the moment to write what was
 	// gathered from them.
@@ -495,7 +500,7 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		created: now,
 		done:    make(chan struct{}),
 		readyC:  make(chan struct{}),
-		reasm:   newReassembler(t.maxFrame),
+		reasm:   newReassembler(t.maxFrame + originLen), // a reflected frame's bytes carry its origin
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
@@ -529,7 +534,7 @@ func (t *Transport) addSession(s *session) error {
 		t.peers[s.id.NodeID] = p
 	}
 	p.mu.Lock()
-	p.name, p.address, p.lastHandshake = s.id.Name, s.id.Address, time.Now()
+	p.name, p.address, p.pool, p.lastHandshake = s.id.Name, s.id.Address, s.id.Pool, time.Now()
 	p.mu.Unlock()
 	s.peer = p
 
