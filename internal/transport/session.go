@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -196,11 +197,18 @@ func (s *session) takeOver(buf []byte) bool {
 	for time.Now().Before(deadline) {
 		_ = s.conn.SetReadDeadline(time.Now().Add(takeoverQuiet))
 		n, rerr := s.conn.Read(buf)
+		var ne net.Error
+		if rerr != nil && !(errors.As(rerr, &ne) && ne.Timeout()) {
+			// The Conn ended (the peer closed it): readControl's next
+			// Read says why and closes the session.
+			vc.mu.Lock()
+			vc.holding, vc.held = false, nil
+			vc.mu.Unlock()
+			return false
+		}
 		if rerr != nil {
-			if b := vc.buf.Load(); b != nil {
-				if b.Size() > 0 {
-					continue
-				}
+			if b := vc.buf.Load(); b != nil && b.Size() > 0 {
+				continue
 			}
 			break
 		}
@@ -252,6 +260,10 @@ func (s *session) receiveControl(b []byte) {
 			m, err := wire.Unmarshal(r.content)
 			if err != nil {
 				s.t.log.Debug("control message skipped", "peer", s.id.Name, "err", err)
+				continue
+			}
+			if _, pong := m.(*wire.Pong); pong {
+				s.handle(m) // a clock reading: no goroutine needed
 				continue
 			}
 			s.enqueue(m)
