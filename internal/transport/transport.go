@@ -189,6 +189,10 @@ type Transport struct {
 	peers        map[string]*Peer
 	endpointNode map[string]string // configured endpoint -> node id seen there
 	failLog      map[netip.Addr]time.Time
+
+	// keepPion leaves every session's record layer with pion's Conn, as
+	// ipopd did before control.go (tests: a peer of an older version).
+	keepPion bool
 }
 
 // packetBuf is a send buffer: one datagram and the nonce scratch that
