@@ -65,6 +65,14 @@ func (p *Provisioner) Bundle(name string, n int, now time.Time) ([]byte, error) 
 	return b, nil
 }
 
+// String says how the bundles were made.
+func (p *Provisioner) String() string {
+	if p.FullAt == 0 {
+		return fmt.Sprintf("%d issued", p.Issued)
+	}
+	return fmt.Sprintf("%d issued, %d minted without a DHCP pool slice (Issue refused member %d: the subnet's 255 pool slices were used up)", p.Issued, p.Minted, p.FullAt)
+}
+
 // mint makes a member certificate like group's newNodeCert, without a
 // pool slice. The URI form is taken from the owner's own certificate.
 func (p *Provisioner) mint(name string, n int, now time.Time) ([]byte, error) {
