@@ -236,18 +236,26 @@ func (g *scaleGroup) registered(m *scaleMember) bool {
 }
 
 // waitRegistered waits until every running member is registered; it
-// returns how long that took and how many were registered at the end.
-func (g *scaleGroup) waitRegistered(start time.Time, within time.Duration) (time.Duration, int) {
+// returns how long that took, how many were registered at the end and how
+// many had a session with at least one lighthouse.
+func (g *scaleGroup) waitRegistered(start time.Time, within time.Duration) (time.Duration, int, int) {
 	ms := g.running()
 	for {
-		n := 0
+		n, some := 0, 0
 		for _, m := range ms {
 			if g.registered(m) {
 				n++
 			}
+			up := upIDs(m)
+			for _, lh := range g.lhs {
+				if up[lh.nodeID] || lh == m {
+					some++
+					break
+				}
+			}
 		}
 		if n == len(ms) || time.Since(start) > within {
-			return time.Since(start), n
+			return time.Since(start), n, some
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
