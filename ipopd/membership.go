@@ -108,7 +108,7 @@ func offlineInvite(config, state string, a daemon.InviteArgs) (daemon.InviteResu
 	}
 	eps := []string(a.Endpoints)
 	if len(eps) == 0 {
-		eps = daemon.LocalEndpoints(cfg.ListenPort)
+		eps = daemon.LocalEndpoints(cfg, st.Subnet)
 	}
 	if len(eps) == 0 {
 		return daemon.InviteResult{}, errors.New("no address of this router to put in the invite: give --endpoint HOST:PORT")

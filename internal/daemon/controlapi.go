@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/control"
@@ -145,9 +142,9 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 	eps := a.Endpoints
 	if len(eps) == 0 {
 		d.mu.Lock()
-		port := d.cfg.ListenPort
+		cfg := d.cfg
 		d.mu.Unlock()
-		eps = LocalEndpoints(port)
+		eps = LocalEndpoints(cfg, st.Subnet)
 	}
 	if len(eps) == 0 {
 		return InviteResult{}, errors.New("no address of this router to put in the invite: give endpoints (HOST:PORT where others reach it)")
@@ -157,29 +154,6 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 		return InviteResult{}, err
 	}
 	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
-}
-
-// LocalEndpoints lists this machine's global unicast IPv4 addresses with
-// the listen port: where members on the same networks reach it. A router
-// behind NAT should name its public address explicitly.
-func LocalEndpoints(port uint16) []string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, a := range addrs {
-		pfx, err := netip.ParsePrefix(a.String())
-		if err != nil {
-			continue
-		}
-		ip := pfx.Addr()
-		if ip.Is4() && ip.IsGlobalUnicast() {
-			out = append(out, net.JoinHostPort(ip.String(), strconv.Itoa(int(port))))
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (d *Daemon) controlStatus() control.Status {

@@ -16,7 +16,12 @@ var errBusy = errors.New("a handshake with this address is in progress")
 
 // Connect makes a session with the member at ep and waits for its Hello.
 func (t *Transport) Connect(ctx context.Context, ep netip.AddrPort) (*Peer, error) {
-	return t.connect(ctx, directPath(netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port())))
+	ep = netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port())
+	if !t.pathOK(ep) {
+		t.stPathRefused.Add(1)
+		return nil, fmt.Errorf("connect %s: %w", ep, ErrOverlayAddress)
+	}
+	return t.connect(ctx, directPath(ep))
 }
 
 // ConnectVia makes a session with the member nodeID through relay, an up

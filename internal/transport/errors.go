@@ -19,3 +19,8 @@ var (
 	// does not use.
 	ErrUnknownCipher = errors.New("transport: unknown data channel AEAD")
 )
+
+// ErrOverlayAddress is returned for a peer address on the overlay itself
+// (see Config.PathOK): reaching a peer there would route the overlay
+// through its own tunnel.
+var ErrOverlayAddress = errors.New("transport: the address is on the overlay itself, not the underlay")

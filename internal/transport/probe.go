@@ -27,18 +27,46 @@ const (
 	probeEvery = 250 * time.Millisecond
 )
 
+// Path damping: a session moves between two working paths at most once
+// per pathHold. Without it, two paths that both carry the peer's records
+// (a NAT that keeps the old mapping open a while, a peer with two
+// addresses) would make the session flip on every record.
+const (
+	pathHold = 3 * time.Second
+	// pathQuiet: the current path counts as dead once it carried no
+	// authenticated record for this long while another path did (a NAT
+	// rebinding moves every record at once); then the hold does not apply.
+	pathQuiet = time.Second
+)
+
 // follow decides whether a session moves from path cur to path next on an
-// authenticated record that arrived by next. Direct beats relayed; a
-// relayed path replaces a direct one only once the direct one went stale.
+// authenticated record that arrived by next: the record proves that next
+// carries the peer's packets. Direct beats relayed; a relayed path
+// replaces a direct one only once the direct one went stale; a move
+// between two paths of the same kind waits out pathHold unless the current
+// path went quiet. An address on the overlay itself is never followed.
 func (t *Transport) follow(s *session, cur, next path, now int64) bool {
+	if !next.relayed() && !t.pathOK(next.addr) {
+		t.stPathRefused.Add(1)
+		return false
+	}
+	since := s.pathSince.Load() // 0: the path the session began on
+	settled := since == 0 || now-since >= int64(pathHold) || now-s.lastOnPath.Load() > int64(pathQuiet)
 	switch {
+	case !next.relayed() && cur.relayed():
+		return true // a punched hole opened, or the direct path is back
 	case !next.relayed():
-		return true // relay -> direct, or the NAT rebound to a new port
+		return settled // the NAT rebound to a new port, or another address of the peer
 	case !cur.relayed():
 		return now-s.lastDirect.Load() > directStaleKeepalives*int64(t.keepalive)
 	default:
-		return true // another relay
+		return settled // another relay
 	}
+}
+
+// pathOK reports whether a peer may be reached directly at ap.
+func (t *Transport) pathOK(ap netip.AddrPort) bool {
+	return t.cfg.PathOK == nil || t.cfg.PathOK(ap.Addr())
 }
 
 // Probe sends hole-punching probes from the session with p to each
@@ -47,12 +75,23 @@ func (t *Transport) follow(s *session, cur, next path, now int64) bool {
 // goroutine's schedule.
 func (t *Transport) Probe(p *Peer, candidates []netip.AddrPort) {
 	s := p.active.Load()
-	if s == nil || len(candidates) == 0 {
+	if s == nil {
+		return
+	}
+	var ok []netip.AddrPort
+	for _, c := range candidates {
+		if t.pathOK(c) {
+			ok = append(ok, c)
+		} else {
+			t.stPathRefused.Add(1)
+		}
+	}
+	if len(ok) == 0 {
 		return
 	}
 	now := t.now()
 	s.mu.Lock()
-	s.candidates = append(s.candidates[:0], candidates...)
+	s.candidates = append(s.candidates[:0], ok...)
 	s.probeUntil = now + int64(probeBurst)
 	s.mu.Unlock()
 	// The first round goes out now, not on the next timer tick: both ends

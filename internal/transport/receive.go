@@ -52,6 +52,13 @@ func (t *Transport) readLoop() {
 // Unauthenticated junk costs a classification and, at most, one map
 // lookup: nothing is allocated for it.
 func (t *Transport) handleDatagram(b []byte, from netip.AddrPort, nonce *[nonceLen]byte) {
+	if ok := t.cfg.PathOK; ok != nil && !ok(from.Addr()) {
+		// It came through the overlay itself (a peer probing an address
+		// of ours that lives on the tunnel): following it would route the
+		// overlay through itself.
+		t.stPathRefused.Add(1)
+		return
+	}
 	switch Classify(b) {
 	case KindData:
 		t.receiveData(b, directPath(from), nonce)
@@ -94,11 +101,13 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	if !from.relayed() {
 		s.lastDirect.Store(now)
 	}
-	if cur := s.vc.path(); from != cur && t.follow(s, cur, from, now) {
+	if cur := s.vc.path(); from == cur {
+		s.lastOnPath.Store(now)
+	} else if t.follow(s, cur, from, now) {
 		// An authenticated record by another path: the peer's NAT moved it,
 		// or a punched hole opened. The receiver index found the session
 		// whatever the path, so the session follows without a handshake.
-		s.vc.setPath(from)
+		s.changePath(from, now)
 		t.log.Info("peer path changed", append(s.logAttrs(), "was", cur.String())...)
 	}
 	p, err := parsePayload(pl)
@@ -107,6 +116,7 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		return
 	}
 	var frame []byte
+	via := p.via
 	switch p.kind {
 	case payloadKeepalive:
 		return
@@ -114,6 +124,9 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		frame = p.body
 	case payloadFragment:
 		frame, err = s.reasm.add(p, now)
+		if err == nil && frame != nil {
+			frame, via, err = reassembled(frame, p.via.Kind)
+		}
 		if err != nil {
 			t.stBadPayload.Add(1)
 			return
@@ -128,6 +141,10 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	}
 	s.peer.bytesIn.Add(uint64(len(frame)))
 	s.peer.framesIn.Add(1)
+	if via.Kind != FramePlain && t.cfg.OnFlood != nil {
+		t.cfg.OnFlood(s.peer, frame, via)
+		return
+	}
 	t.cfg.OnFrame(s.peer, frame)
 }
 

@@ -28,7 +28,6 @@ type session struct {
 	keys       keys
 	cipher     string
 	created    int64         // nanotime
-	fallback   path          // the relayed path the session began on, if it did
 	done       chan struct{} // closed when the session closes
 	readyC     chan struct{} // closed when the peer's Hello arrived
 	readyOnce  sync.Once
@@ -40,9 +39,15 @@ type session struct {
 	lastRecv    atomic.Int64 // nanotime of the last authenticated packet
 	lastSend    atomic.Int64 // nanotime of the last data record sent
 	lastDirect  atomic.Int64 // nanotime of the last authenticated record on a direct path
+	lastOnPath  atomic.Int64 // nanotime of the last authenticated record on the current path
+	pathSince   atomic.Int64 // nanotime the current path was taken
 	lastPing    atomic.Int64
 	pingSeq     atomic.Uint64
 	retireAt    atomic.Int64 // nanotime after which a replaced session closes; 0 = not replaced
+	// fallback is the relayed path to go back to when the direct one
+	// dies: the one the session began on, or another relay once that
+	// relay went down (see reroute.go). Nil for sessions begun direct.
+	fallback atomic.Pointer[path]
 
 	// Used only by the socket reader goroutine.
 	replay replayWindow
@@ -167,6 +172,13 @@ func (s *session) maxPayload() int {
 		n -= relayHeaderLen
 	}
 	return n
+}
+
+// changePath moves the session to path p (records and DTLS alike).
+func (s *session) changePath(p path, now int64) {
+	s.vc.setPath(p)
+	s.pathSince.Store(now)
+	s.lastOnPath.Store(now)
 }
 
 func (s *session) readyCh() <-chan struct{} { return s.readyC }

@@ -36,6 +36,7 @@ type Identity struct {
 	NodeID  string
 	Name    string
 	Address netip.Addr
+	Pool    netip.Prefix      // the DHCP pool slice; zero if none
 	Cert    *x509.Certificate // the peer's leaf certificate
 	// Joiner is set for a client that has no member certificate yet and
 	// came to join with an invite (see JoinSession).
@@ -60,6 +61,10 @@ type Config struct {
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
 	OnFrame func(p *Peer, frame []byte)
+	// OnFlood, when set, receives the floods that travel through a
+	// lighthouse (FrameReflect, FrameReflected; see flood.go) instead of
+	// OnFrame, with how they came. Same goroutine and lifetime rules.
+	OnFlood func(p *Peer, frame []byte, via Via)
 	// OnFlush runs on the same goroutine after each socket read, once the
 	// frames it held went to OnFrame: the moment to write what was
 	// gathered from them.
@@ -78,6 +83,16 @@ type Config struct {
 	// Lighthouse makes this member answer STUN on its port; Relay makes it
 	// forward datagrams between members that cannot reach each other.
 	Lighthouse, Relay bool
+	// Owner says this member holds the group CA key (RoleOwner in Hello).
+	Owner bool
+	// PathOK, when set, says whether a peer may be reached directly at an
+	// address. Addresses on the overlay itself must fail it: a packet sent
+	// there goes through the tunnel and comes back authenticated, and a
+	// session that followed it would carry itself (see package underlay).
+	// Candidates, probes, dials, new handshakes and path changes to an
+	// address it refuses are dropped. It is called on the socket reader
+	// goroutine and must be cheap.
+	PathOK func(netip.Addr) bool
 	// OnJoin, when set, lets clients without a member certificate make a
 	// session to ask to join with an invite; it receives their messages.
 	// Nil: such clients are refused in the handshake.
@@ -123,6 +138,7 @@ type Stats struct {
 	NoSession      uint64 // frames for a peer that is down
 	Relayed        uint64 // datagrams this member relayed for others
 	RelayDropped   uint64 // relay envelopes refused (unknown sender or destination)
+	PathRefused    uint64 // packets and path changes refused: the address is on the overlay itself
 }
 
 // Transport is a member's socket and its sessions with peers.
@@ -147,7 +163,7 @@ type Transport struct {
 
 	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
-	stRelayed, stRelayDropped                              atomic.Uint64
+	stRelayed, stRelayDropped, stPathRefused               atomic.Uint64
 
 	// idxMu guards byIndex; separate from mu so the receive path takes only
 	// a read lock.
@@ -331,6 +347,7 @@ func (t *Transport) Stats() Stats {
 		NoSession:      t.stNoSession.Load(),
 		Relayed:        t.stRelayed.Load(),
 		RelayDropped:   t.stRelayDropped.Load(),
+		PathRefused:    t.stPathRefused.Load(),
 	}
 }
 
@@ -339,6 +356,13 @@ func (t *Transport) Stats() Stats {
 func (t *Transport) UpPeers() []*Peer { return *t.upPeers.Load() }
 
 // Peers returns every peer known, up or down.
+// Peer returns the peer with node id id, or nil if there is none.
+func (t *Transport) Peer(id string) *Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.peers[id]
+}
+
 func (t *Transport) Peers() []*Peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -403,6 +427,9 @@ func (t *Transport) roles() uint8 {
 	}
 	if t.cfg.Relay {
 		r |= wire.RoleRelay
+	}
+	if t.cfg.Owner {
+		r |= wire.RoleOwner
 	}
 	return r
 }
@@ -471,18 +498,15 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		keys:    ks,
 		cipher:  state.CipherSuiteID.String(),
 		created: now,
-		fallback: func() path {
-			if p := vc.path(); p.relayed() {
-				return p
-			}
-			return path{}
-		}(),
-		done:   make(chan struct{}),
-		readyC: make(chan struct{}),
-		reasm:  newReassembler(t.maxFrame),
+		done:    make(chan struct{}),
+		readyC:  make(chan struct{}),
+		reasm:   newReassembler(t.maxFrame + originLen), // a reflected frame's bytes carry its origin
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
+	if p := vc.path(); p.relayed() {
+		s.fallback.Store(&p)
+	}
 	if err := t.addSession(s); err != nil {
 		_ = conn.Close()
 		t.dropVconn(vc)
@@ -510,7 +534,7 @@ func (t *Transport) addSession(s *session) error {
 		t.peers[s.id.NodeID] = p
 	}
 	p.mu.Lock()
-	p.name, p.address, p.lastHandshake = s.id.Name, s.id.Address, time.Now()
+	p.name, p.address, p.pool, p.lastHandshake = s.id.Name, s.id.Address, s.id.Pool, time.Now()
 	p.mu.Unlock()
 	s.peer = p
 

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/underlay"
 )
 
 // The section that holds the daemon's settings: config ipopd 'main'.
@@ -18,31 +22,33 @@ const (
 // Config is the daemon's configuration. The zero value is not valid; start
 // from Default.
 type Config struct {
-	Enabled       bool          // enabled: run the service
-	ListenPort    uint16        // listen_port: the one UDP port
-	Interface     string        // interface: TAP device name
-	Bridge        string        // bridge: bridge to attach the TAP to; "" = none
-	MTU           int           // mtu: TAP MTU
-	UnderlayMTU   int           // underlay_mtu: MTU of the path between routers
-	LogLevel      slog.Level    // log_level: debug, info, warn or error
-	Endpoints     []string      // endpoint: static/bootstrap peers, HOST:PORT
-	GuardDHCP     bool          // guard_dhcp: keep DHCP server messages off the overlay
-	GuardRA       bool          // guard_ra: keep IPv6 router advertisements off the overlay
-	MSSClamp      bool          // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
-	FloodLimit    int           // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
-	FloodBurst    int           // flood_burst: burst allowed above FloodLimit
-	MACAging      time.Duration // mac_aging: how long a learned MAC stays
-	Keepalive     time.Duration // keepalive: interval on an idle link
-	ControlSocket string        // control_socket: path of the CLI socket
-	UbusSocket    string        // ubus_socket: ubusd's socket; "" = do not register on ubus
-	GoMemLimit    int64         // gomemlimit: bytes; 0 = Go's default
-	GOGC          int           // gogc: percent; 0 = Go's default, GOGCOff = off
-	Lighthouse    bool          // lighthouse: answer STUN, keep the member directory, coordinate punching
-	Relay         bool          // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
-	LinkIdle      time.Duration // link_idle: close a link to a member after this long without frames (0 = never)
-	TURNServer    string        // turn_server: HOST:PORT of a TURN server (UDP); "" = none
-	TURNUsername  string        // turn_username: its long-term credential user
-	TURNPassword  string        // turn_password: and password (a secret: never logged or shown)
+	Enabled       bool            // enabled: run the service
+	ListenPort    uint16          // listen_port: the one UDP port
+	Interface     string          // interface: TAP device name
+	Bridge        string          // bridge: bridge to attach the TAP to; "" = none
+	MTU           int             // mtu: TAP MTU
+	UnderlayMTU   int             // underlay_mtu: MTU of the path between routers
+	LogLevel      slog.Level      // log_level: debug, info, warn or error
+	Endpoints     []string        // endpoint: static/bootstrap peers, HOST:PORT
+	Announce      []underlay.Rule // announce: which local interfaces or prefixes are offered as candidates
+	GuardDHCP     bool            // guard_dhcp: keep DHCP server messages off the overlay
+	GuardRA       bool            // guard_ra: keep IPv6 router advertisements off the overlay
+	MSSClamp      bool            // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
+	FloodLimit    int             // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
+	FloodBurst    int             // flood_burst: burst allowed above FloodLimit
+	FloodAllow    []string        // flood_allow: multicast groups that may cross the overlay; none = all
+	MACAging      time.Duration   // mac_aging: how long a learned MAC stays
+	Keepalive     time.Duration   // keepalive: interval on an idle link
+	ControlSocket string          // control_socket: path of the CLI socket
+	UbusSocket    string          // ubus_socket: ubusd's socket; "" = do not register on ubus
+	GoMemLimit    int64           // gomemlimit: bytes; 0 = Go's default
+	GOGC          int             // gogc: percent; 0 = Go's default, GOGCOff = off
+	Lighthouse    bool            // lighthouse: answer STUN and queries about members, coordinate punching
+	Relay         bool            // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
+	LinkIdle      time.Duration   // link_idle: close a link to a member after this long without frames (0 = never)
+	TURNServer    string          // turn_server: HOST:PORT of a TURN server (UDP); "" = none
+	TURNUsername  string          // turn_username: its long-term credential user
+	TURNPassword  string          // turn_password: and password (a secret: never logged or shown)
 }
 
 // Default returns the configuration used for every option the file does not
@@ -162,6 +168,33 @@ var specs = []spec{
 		},
 		format: func(c *Config) []string { return append([]string(nil), c.Endpoints...) },
 	},
+	{
+		name: "announce",
+		list: true,
+		parse: func(c *Config, raw string) error {
+			r, err := underlay.ParseRule(raw)
+			if err != nil {
+				return invalid(err.Error())
+			}
+			c.Announce = append(c.Announce, r)
+			return nil
+		},
+		check: func(c *Config) error {
+			for _, r := range c.Announce {
+				if _, err := underlay.ParseRule(r.String()); err != nil {
+					return invalid(err.Error())
+				}
+			}
+			return nil
+		},
+		format: func(c *Config) []string {
+			var out []string
+			for _, r := range c.Announce {
+				out = append(out, r.String())
+			}
+			return out
+		},
+	},
 	boolOpt("lighthouse", func(c *Config) *bool { return &c.Lighthouse }),
 	boolOpt("relay", func(c *Config) *bool { return &c.Relay }),
 	{
@@ -199,6 +232,22 @@ var specs = []spec{
 	boolOpt("guard_dhcp", func(c *Config) *bool { return &c.GuardDHCP }),
 	boolOpt("guard_ra", func(c *Config) *bool { return &c.GuardRA }),
 	boolOpt("mss_clamp", func(c *Config) *bool { return &c.MSSClamp }),
+	{
+		name: "flood_allow",
+		list: true,
+		parse: func(c *Config, raw string) error {
+			c.FloodAllow = append(c.FloodAllow, raw)
+			return checkFloodAllow(raw)
+		},
+		check: func(c *Config) error {
+			var errs []error
+			for _, e := range c.FloodAllow {
+				errs = append(errs, checkFloodAllow(e))
+			}
+			return errors.Join(errs...)
+		},
+		format: func(c *Config) []string { return append([]string(nil), c.FloodAllow...) },
+	},
 	intOpt("flood_limit", 0, maxRate, "frames per second", func(c *Config) *int { return &c.FloodLimit }),
 	intOpt("flood_burst", 0, maxRate, "frames", func(c *Config) *int { return &c.FloodBurst }),
 	secondsOpt("mac_aging", 10, 86400, func(c *Config) *time.Duration { return &c.MACAging }),
@@ -355,6 +404,10 @@ func (c *Config) crossErrors() []*Error {
 	if c.FloodLimit > 0 && c.FloodBurst < 1 {
 		errs = append(errs, &Error{Option: "flood_burst", Err: invalid(fmt.Sprintf(
 			"%d is too small: it must be at least 1 when flood_limit is set (flood_limit 0 means unlimited)", c.FloodBurst))})
+	}
+	if len(c.FloodAllow) > 1 && slices.ContainsFunc(c.FloodAllow, func(e string) bool { return strings.EqualFold(strings.TrimSpace(e), "none") }) {
+		errs = append(errs, &Error{Option: "flood_allow", Err: invalid(
+			"'none' keeps every multicast group off the overlay and cannot be listed with other entries")})
 	}
 	if c.Bridge != "" && c.Bridge == c.Interface {
 		errs = append(errs, &Error{Option: "bridge", Err: invalid(fmt.Sprintf(
