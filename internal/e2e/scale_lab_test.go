@@ -269,11 +269,15 @@ func (l *scaleLab) each(rs []*scaleRouter, do func(r *scaleRouter)) {
 	wg.Wait()
 }
 
+// controlWait bounds one control call: generous, since at a few hundred
+// daemons on two cores an answer can take seconds.
+const controlWait = 15 * time.Second
+
 // status asks a router's daemon through its control socket (reachable
 // from the test: it is a file).
 func (r *scaleRouter) status() (control.Status, error) {
 	var st control.Status
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), controlWait)
 	defer cancel()
 	err := control.Call(ctx, r.socket, "status", nil, &st)
 	return st, err
@@ -281,16 +285,20 @@ func (r *scaleRouter) status() (control.Status, error) {
 
 func (r *scaleRouter) peers() ([]control.Peer, error) {
 	var ps []control.Peer
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), controlWait)
 	defer cancel()
 	err := control.Call(ctx, r.socket, "peers", nil, &ps)
 	return ps, err
 }
 
-// upNames returns the names of the peers r has a session up with.
+// upNames returns the names of the peers r has a session up with; nil
+// when the daemon did not answer.
 func (r *scaleRouter) upNames() map[string]bool {
+	ps, err := r.peers()
+	if err != nil {
+		return nil
+	}
 	out := map[string]bool{}
-	ps, _ := r.peers()
 	for _, p := range ps {
 		if p.State == "up" {
 			out[p.Name] = true
