@@ -35,10 +35,11 @@ const (
 var allScaleGoals = []string{goalRegister, goalFirstPing, goalReach, goalCopies, goalNoMesh, goalRSS, goalRevocation, goalLoss, goalHerd}
 
 // scaleGoalsAsserted lists the goals TestScaleLab100 (in make test)
-// asserts: those the code meets today. Add a goal here when the feature
-// that meets it lands. IPOP_SCALE_GOALS=all, or a comma-separated list of
-// goal names, asserts others on one run.
-var scaleGoalsAsserted = []string{goalRegister, goalRevocation, goalHerd}
+// asserts: those the code meets today (main at 80e53eb met all but rss:
+// a lighthouse of 100 members had 22 MiB resident). Add a goal here when
+// the feature that meets it lands. IPOP_SCALE_GOALS=all, or a
+// comma-separated list of goal names, asserts others on one run.
+var scaleGoalsAsserted = []string{goalRegister, goalFirstPing, goalReach, goalCopies, goalNoMesh, goalRevocation, goalLoss, goalHerd}
 
 func assertedGoals() map[string]bool {
 	list := scaleGoalsAsserted
