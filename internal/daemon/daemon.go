@@ -124,15 +124,25 @@ func (d *Daemon) startMemberLocked() error {
 	m.filter.f.Store(f)
 	m.sw = &sw{
 		dev:       dev,
-		macs:      overlay.NewMACTable[*transport.Peer](overlay.DefaultMACTableSize, cfg.MACAging),
+		macs:      overlay.NewMACTable[*node](overlay.DefaultMACTableSize, cfg.MACAging),
 		guardsOut: overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		guardsIn:  overlay.NewGuards(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA}),
 		start:     d.start,
 		gro:       offload.NewCoalescer(dev.Write),
+
+		isLighthouse: cfg.Lighthouse,
+		selfAddr:     st.Address,
+		selfPool:     st.Pool,
 	}
+	m.sw.selfNum, _ = nodeNumber(st.NodeID)
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
+	m.sw.nodes.rate = func() [2]int { return *m.sw.floodRate.Load() }
+	if err := m.sw.setFloodAllow(cfg.FloodAllow); err != nil {
+		conn.Close()
+		dev.Close()
+		return err
+	}
 	m.sw.setMSSClamp(cfg)
-	m.sw.waiting = m.disc.Waiting
 	m.sw.wake = m.disc.wake
 	var turn *relay.TURNConfig
 	if cfg.TURNServer != "" {
@@ -153,7 +163,7 @@ func (d *Daemon) startMemberLocked() error {
 				return transport.Identity{}, err
 			}
 			leaf, _ := x509.ParseCertificate(raw[0]) // VerifyPeer parsed it already
-			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Cert: leaf}, nil
+			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool, Cert: leaf}, nil
 		},
 		Self:        transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
 		Version:     d.opts.Version,
@@ -162,21 +172,23 @@ func (d *Daemon) startMemberLocked() error {
 		MaxFrame:    maxFrame,
 		Logger:      d.log,
 		OnFrame:     m.sw.receive,
+		OnFlood:     m.sw.receiveFlood,
 		OnFlush:     m.sw.flushGRO,
 		OnNewPeer:   m.sw.newPeerState,
 		OnPeerUp: func(p *transport.Peer) {
 			d.onPeerUp(p)
 			m.disc.peerUp(p)
-			m.sw.flush(p)
+			m.sw.peerUp(p)
 			d.event("ipop.peer.up", peerEvent(p))
 		},
 		OnPeerDown: func(p *transport.Peer) {
-			m.sw.macs.ForgetPort(p)
+			m.sw.peerDown(p)
 			m.disc.peerDown(p)
 			d.event("ipop.peer.down", peerEvent(p))
 		},
 		Lighthouse: cfg.Lighthouse,
 		Relay:      cfg.Relay,
+		Owner:      st.Owner(),
 		OnControl:  d.onControl,
 		OnJoin:     d.onJoin,
 		PathOK:     m.filter.ok,
@@ -281,7 +293,7 @@ loop:
 			d.apply(cfg)
 		case <-tk.C:
 			if m := d.member(); m != nil {
-				m.sw.macs.Expire(m.sw.now())
+				m.sw.expire()
 			}
 		case <-renew.C:
 			d.maybeRenew()
@@ -361,6 +373,9 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 		m.sw.guardsOut.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
 		m.sw.guardsIn.Configure(overlay.GuardConfig{DHCP: cfg.GuardDHCP, RA: cfg.GuardRA})
 		m.sw.setFloodRate(cfg.FloodLimit, cfg.FloodBurst)
+		if err := m.sw.setFloodAllow(cfg.FloodAllow); err != nil {
+			d.log.Warn("flood_allow not applied; keeping the previous one", "err", err)
+		}
 		m.sw.setMSSClamp(cfg)
 	}
 	d.cfg = cfg
@@ -433,20 +448,7 @@ func (d *Daemon) Status() (st Status, ok bool) {
 		GuardsOut: m.sw.guardsOut.Stats(),
 		GuardsIn:  m.sw.guardsIn.Stats(),
 		MACs:      m.sw.macs.Len(),
-		Switch: map[string]uint64{
-			"flooded_out":       m.sw.stats.floodedOut.Load(),
-			"unicast_out":       m.sw.stats.unicastOut.Load(),
-			"delivered_in":      m.sw.stats.deliveredIn.Load(),
-			"flood_limited_out": m.sw.stats.floodLimitedOut.Load(),
-			"flood_limited_in":  m.sw.stats.floodLimitedIn.Load(),
-			"tap_write_errors":  m.sw.stats.tapWriteErrors.Load(),
-			"send_errors":       m.sw.stats.sendErrors.Load(),
-			"staged_dropped":    m.sw.stats.stagedDropped.Load(),
-			"mss_clamped":       m.sw.stats.mssClamped.Load(),
-			"offload_errors":    m.sw.stats.offloadErrors.Load(),
-			"tso_frames_cut":    m.sw.stats.tsoCut.Load(),
-			"gro_frames_glued":  m.sw.gro.Glued(),
-		},
+		Switch:    m.sw.counters(),
 	}
 	for _, p := range m.tr.Peers() {
 		st.Peers = append(st.Peers, p.Status())

@@ -102,6 +102,7 @@ type testMember struct {
 	dev  *fakeDevice
 	addr netip.AddrPort
 	done chan error
+	net  *netsim.Network // shared by the group
 }
 
 var noPrefixes = func() ([]netip.Prefix, error) { return nil, nil }
@@ -140,7 +141,7 @@ func startMembersIssued(t *testing.T, n int, issued time.Time, mod func(i int, c
 	net := netsim.New()
 	var ms []*testMember
 	for i := 0; i < n; i++ {
-		ms = append(ms, &testMember{name: fmt.Sprintf("m%d", i), addr: netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:6464", i+1))})
+		ms = append(ms, &testMember{name: fmt.Sprintf("m%d", i), addr: netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:6464", i+1)), net: net})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	for i, m := range ms {

@@ -4,45 +4,57 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/transport"
 	"github.com/ipopd/ipopd/internal/wire"
 )
 
-// Discovery through lighthouses.
+// Discovery through lighthouses, sized for groups of a thousand members.
 //
-// Lighthouse side: every member announces its own addresses; the
-// lighthouse adds the address it sees the member at (its NAT's mapping)
-// and sends every member the directory of members and their candidates
-// whenever it changes. On a PunchRequest it sends Punch to both members at
-// once, so that both probe each other's candidates at the same moment.
+// Lighthouse side: every member registers with every lighthouse it is
+// configured with (a session, then an Announce of its own candidates and
+// TURN relayed addresses); the lighthouse adds the address it sees the
+// member at (its NAT's mapping). Nothing is pushed to the members: a
+// member asks (Query) about the one member it has traffic for, and the
+// lighthouse answers (QueryReply) from what it holds. A change of
+// membership therefore costs nothing to the others, and no message grows
+// with the group. On a PunchRequest the lighthouse sends Punch to both
+// members at once, so that both probe each other's candidates at the same
+// moment.
 //
-// Member side: members in a directory are linked on demand. When the
-// switch floods a frame, members without a session get a copy staged and
-// are woken: a session is made at once through the lighthouse's relay (or
-// the member's TURN address), the staged frames follow, and the lighthouse
-// is asked to coordinate a punch. The session moves to the direct path by
-// itself when a probe gets through (package transport, probe.go). Links
-// that carry no frame for link_idle are closed; the next frame makes them
-// again.
+// Member side: a link to another member is made on demand, when the
+// switch has a frame for it (wake). The member asks its lighthouses, in a
+// stable order, which of them has the target; the session is made at once
+// through that lighthouse's relay (or the target's TURN relayed address),
+// the staged frames follow, and the lighthouse is asked to coordinate a
+// punch. The session moves to the direct path by itself when a probe gets
+// through (package transport, probe.go). Losing a lighthouse loses
+// nothing: the next one answers, and the transport moves sessions that
+// were relayed through it to another relay. Links that carry no frame for
+// link_idle are closed; the next frame makes them again.
 
 const (
-	// directoryEvery resends the directory even without changes: a member
-	// that lost one catches up.
-	directoryEvery = 30 * time.Second
 	// announceEvery re-announces candidates (interface addresses change).
 	announceEvery = 60 * time.Second
 	// repunchEvery retries punching for sessions still relayed: longer than
 	// the 30 s Linux keeps an unanswered UDP conntrack entry, which is
 	// what spoils a punch whose probes did not cross.
 	repunchEvery = 35 * time.Second
-	// viaRetry is the pause between attempts to reach a member through a
-	// relay that failed.
-	viaRetry = 5 * time.Second
+	// queryTimeout is how long one lighthouse has to answer a Query: a
+	// round trip, with room for a busy lighthouse.
+	queryTimeout = time.Second
+	// reachRetry is the pause after a round in which no lighthouse could
+	// reach the member.
+	reachRetry = 2 * time.Second
+	// reachAttempts bounds the rounds per wake; the next frame for the
+	// member wakes it again.
+	reachAttempts = 3
+	// maxCandidates and maxRelayed bound what a lighthouse keeps per member.
+	maxCandidates = 16
+	maxRelayed    = 4
 )
 
 type discovery struct {
@@ -50,24 +62,18 @@ type discovery struct {
 	m  *member
 	mu sync.Mutex // guards the fields below
 	// Lighthouse: what members announced.
-	announced map[string][]string // node id -> host candidates
-	relayedBy map[string][]string // node id -> TURN relayed addresses
-	dirty     bool
-	// Member: candidates of members, from directories.
-	cands   map[string][]netip.AddrPort
-	turns   map[string][]netip.AddrPort // members' TURN relayed addresses
+	announced map[string]wire.Announce // node id -> its candidates (filtered)
+	// Member: links being made, and the answers waited for.
 	dialing map[string]bool
-	rewake  map[string]bool            // woken while a reach was finishing: reach again
-	via     map[string]*transport.Peer // member -> the lighthouse that listed it
+	rewake  map[string]bool                    // woken while a reach was finishing: reach again
+	via     map[string]*transport.Peer         // member -> the lighthouse that last had it
+	turns   map[string][]netip.AddrPort        // members' TURN relayed addresses, from answers
+	waiters map[string][]chan *wire.QueryReply // node id -> queries in flight
 	// lastTURN is the relayed address we announced last.
 	lastTURN netip.AddrPort
 	// activity tracks, per linked member, the frame count and when it last
 	// moved, to close idle links.
 	activity map[string]activity
-
-	// waiting lists the members known from directories that have no
-	// session: the switch stages frames for them and wakes them.
-	waiting atomic.Pointer[[]string]
 }
 
 type activity struct {
@@ -76,9 +82,9 @@ type activity struct {
 }
 
 func newDiscovery(d *Daemon, m *member) *discovery {
-	return &discovery{d: d, m: m, announced: map[string][]string{}, relayedBy: map[string][]string{},
-		cands: map[string][]netip.AddrPort{}, turns: map[string][]netip.AddrPort{}, dialing: map[string]bool{},
-		via: map[string]*transport.Peer{}, activity: map[string]activity{}, rewake: map[string]bool{}}
+	return &discovery{d: d, m: m, announced: map[string]wire.Announce{}, dialing: map[string]bool{},
+		rewake: map[string]bool{}, via: map[string]*transport.Peer{}, turns: map[string][]netip.AddrPort{},
+		waiters: map[string][]chan *wire.QueryReply{}, activity: map[string]activity{}}
 }
 
 func (x *discovery) isLighthouse() bool {
@@ -87,32 +93,30 @@ func (x *discovery) isLighthouse() bool {
 	return x.d.cfg.Lighthouse
 }
 
-// peerUp: announce ourselves to a lighthouse; a lighthouse publishes the
-// new member.
+// peerUp: register with a lighthouse.
+//
+// No probing here: a probe that reaches the far NAT before that NAT has
+// sent anything our way makes a port-restricted NAT (Linux conntrack)
+// remap the far side's own probes, and the punch fails. Both ends probe
+// only when the lighthouse's Punch tells them to, at the same moment.
 func (x *discovery) peerUp(p *transport.Peer) {
 	if p.Roles()&wire.RoleLighthouse != 0 {
 		x.announce(p)
 	}
-	x.refreshWaiting()
-	// No probing here: a probe that reaches the far NAT before that NAT
-	// has sent anything our way makes a port-restricted NAT (Linux
-	// conntrack) remap the far side's own probes, and the punch fails.
-	// Both ends probe only when the lighthouse's Punch tells them to, at
-	// the same moment.
-	if x.isLighthouse() {
-		x.mu.Lock()
-		x.dirty = true
-		x.mu.Unlock()
-	}
 }
 
+// peerDown: a lighthouse forgets what the member announced; it answers
+// queries about it with "not found" until it registers again.
 func (x *discovery) peerDown(p *transport.Peer) {
-	x.refreshWaiting()
-	if x.isLighthouse() {
-		x.mu.Lock()
-		x.dirty = true
-		x.mu.Unlock()
+	x.mu.Lock()
+	delete(x.announced, p.NodeID)
+	delete(x.activity, p.NodeID)
+	for id, lh := range x.via {
+		if lh == p {
+			delete(x.via, id)
+		}
 	}
+	x.mu.Unlock()
 }
 
 func (x *discovery) announce(p *transport.Peer) {
@@ -139,18 +143,19 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 		// What a member announces on the overlay itself is dropped: a
 		// peer probing it would go through the tunnel.
 		f := x.m.filter.get()
-		c := filterCandidates(f, msg.Candidates, 16)
-		r := filterCandidates(f, msg.Relayed, 4)
+		a := wire.Announce{Candidates: filterCandidates(f, msg.Candidates, maxCandidates), Relayed: filterCandidates(f, msg.Relayed, maxRelayed)}
 		x.mu.Lock()
-		x.announced[p.NodeID] = c
-		x.relayedBy[p.NodeID] = r
-		x.dirty = true
+		x.announced[p.NodeID] = a
 		x.mu.Unlock()
-	case *wire.Directory:
-		if p.Roles()&wire.RoleLighthouse == 0 {
-			return true // only lighthouses publish directories
+	case *wire.Query:
+		if x.isLighthouse() {
+			x.answer(p, msg.NodeID)
 		}
-		x.directory(p, msg)
+	case *wire.QueryReply:
+		if p.Roles()&wire.RoleLighthouse == 0 {
+			return true // only lighthouses answer
+		}
+		x.reply(msg)
 	case *wire.PunchRequest:
 		if x.isLighthouse() {
 			x.punch(p, msg.Target)
@@ -159,7 +164,7 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 		if p.Roles()&wire.RoleLighthouse == 0 {
 			return true
 		}
-		if target := x.peer(msg.NodeID); target != nil {
+		if target := x.m.tr.Peer(msg.NodeID); target != nil {
 			x.m.tr.Probe(target, parseCandidates(msg.Candidates))
 		}
 	default:
@@ -168,146 +173,178 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 	return true
 }
 
-func (x *discovery) peer(id string) *transport.Peer {
-	for _, p := range x.m.tr.Peers() {
-		if p.NodeID == id {
-			return p
-		}
-	}
-	return nil
-}
-
-// candidatesOf is what a lighthouse knows of a member: the address it
+// entryLocked is what a lighthouse knows of member p: the address it
 // sees it at first, then what it announced.
-func (x *discovery) candidatesOfLocked(p *transport.Peer) []string {
-	var out []string
+func (x *discovery) entryLocked(p *transport.Peer) *wire.QueryReply {
+	e := &wire.QueryReply{NodeID: p.NodeID, Found: true, Name: p.DisplayName()}
 	if st := p.Status(); st.State == "up" && st.Path == "direct" && st.Endpoint.IsValid() && x.m.filter.get().Path(st.Endpoint.Addr()) {
-		out = append(out, st.Endpoint.String())
+		e.Candidates = append(e.Candidates, st.Endpoint.String())
 	}
-	for _, c := range x.announced[p.NodeID] {
-		if len(out) == 0 || c != out[0] {
-			out = append(out, c)
+	a := x.announced[p.NodeID]
+	for _, c := range a.Candidates {
+		if !slices.Contains(e.Candidates, c) {
+			e.Candidates = append(e.Candidates, c)
 		}
 	}
-	return out
+	e.Relayed = a.Relayed
+	return e
 }
 
-// publish sends the directory to every member (lighthouse only).
-func (x *discovery) publish(force bool) {
-	x.mu.Lock()
-	if !x.dirty && !force {
-		x.mu.Unlock()
+// answer tells asker where member id is, if this lighthouse has it. When
+// the member has TURN relayed addresses, it is told about the asker too,
+// so that its allocation admits the asker's handshake.
+func (x *discovery) answer(asker *transport.Peer, id string) {
+	t := x.m.tr.Peer(id)
+	if t == nil || !t.Up() || t == asker {
+		_ = x.m.tr.SendControl(asker, &wire.QueryReply{NodeID: id})
 		return
 	}
-	x.dirty = false
-	up := x.m.tr.UpPeers()
-	dir := &wire.Directory{}
-	for _, p := range up {
-		dir.Members = append(dir.Members, wire.DirectoryEntry{NodeID: p.NodeID, Name: p.DisplayName(),
-			Candidates: x.candidatesOfLocked(p), Relayed: x.relayedBy[p.NodeID]})
-	}
+	x.mu.Lock()
+	e, intro := x.entryLocked(t), x.entryLocked(asker)
 	x.mu.Unlock()
-	sort.Slice(dir.Members, func(i, j int) bool { return dir.Members[i].NodeID < dir.Members[j].NodeID })
-	for _, p := range up {
-		_ = x.m.tr.SendControl(p, dir)
+	if len(e.Relayed) > 0 {
+		_ = x.m.tr.SendControl(t, intro)
+	}
+	_ = x.m.tr.SendControl(asker, e)
+}
+
+// reply takes a lighthouse's answer: for a query in flight, or an
+// introduction of a member about to reach us through our TURN address.
+func (x *discovery) reply(r *wire.QueryReply) {
+	if r.Found {
+		// TURN permissions are per IP address: let the member's
+		// addresses reach our relayed address.
+		var ips []netip.Addr
+		for _, c := range parseCandidates(r.Candidates) {
+			if x.m.filter.get().Path(c.Addr()) {
+				ips = append(ips, c.Addr())
+			}
+		}
+		x.m.tr.PermitTURN(ips)
+	}
+	x.mu.Lock()
+	ws := x.waiters[r.NodeID]
+	delete(x.waiters, r.NodeID)
+	x.mu.Unlock()
+	for _, w := range ws {
+		w <- r // buffered: one answer per waiter
 	}
 }
 
 // punch tells both members to probe each other now.
 func (x *discovery) punch(from *transport.Peer, target string) {
-	t := x.peer(target)
+	t := x.m.tr.Peer(target)
 	if t == nil || !t.Up() {
 		return
 	}
 	x.mu.Lock()
-	ca, cb := x.candidatesOfLocked(from), x.candidatesOfLocked(t)
+	ca, cb := x.entryLocked(from), x.entryLocked(t)
 	x.mu.Unlock()
-	_ = x.m.tr.SendControl(t, &wire.Punch{NodeID: from.NodeID, Candidates: ca})
-	_ = x.m.tr.SendControl(from, &wire.Punch{NodeID: t.NodeID, Candidates: cb})
+	_ = x.m.tr.SendControl(t, &wire.Punch{NodeID: from.NodeID, Candidates: ca.Candidates})
+	_ = x.m.tr.SendControl(from, &wire.Punch{NodeID: t.NodeID, Candidates: cb.Candidates})
 }
 
-// directory takes a lighthouse's directory: remember candidates, and
-// reach the members we have no session with.
-func (x *discovery) directory(lh *transport.Peer, dir *wire.Directory) {
-	st := x.d.groupState()
-	if st == nil {
+// lighthouses returns the up lighthouses in a stable order (by node id),
+// the one that last had member id first.
+func (x *discovery) lighthouses(id string) []*transport.Peer {
+	var out []*transport.Peer
+	for _, p := range x.m.tr.UpPeers() {
+		if p.Roles()&wire.RoleLighthouse != 0 && p.NodeID != id {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *transport.Peer) int {
+		switch {
+		case a.NodeID < b.NodeID:
+			return -1
+		case a.NodeID > b.NodeID:
+			return 1
+		}
+		return 0
+	})
+	x.mu.Lock()
+	last := x.via[id]
+	x.mu.Unlock()
+	if i := slices.Index(out, last); i > 0 {
+		out[0], out[i] = out[i], out[0]
+	}
+	return out
+}
+
+// query asks lighthouse lh about member id and waits for the answer.
+func (x *discovery) query(lh *transport.Peer, id string) (*wire.QueryReply, error) {
+	w := make(chan *wire.QueryReply, 1)
+	x.mu.Lock()
+	x.waiters[id] = append(x.waiters[id], w)
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		ws := x.waiters[id]
+		if i := slices.Index(ws, w); i >= 0 {
+			ws = slices.Delete(ws, i, i+1)
+		}
+		if len(ws) == 0 {
+			delete(x.waiters, id)
+		} else {
+			x.waiters[id] = ws
+		}
+		x.mu.Unlock()
+	}()
+	if err := x.m.tr.SendControl(lh, &wire.Query{NodeID: id}); err != nil {
+		return nil, err
+	}
+	tm := time.NewTimer(queryTimeout)
+	defer tm.Stop()
+	select {
+	case r := <-w:
+		return r, nil
+	case <-tm.C:
+		return nil, errors.New("no answer")
+	case <-x.m.ctx.Done():
+		return nil, x.m.ctx.Err()
+	}
+}
+
+// locate finds a lighthouse that has member id up, asking them in turn.
+func (x *discovery) locate(id string) (*transport.Peer, *wire.QueryReply) {
+	for _, lh := range x.lighthouses(id) {
+		r, err := x.query(lh, id)
+		if err != nil || !r.Found {
+			continue
+		}
+		x.mu.Lock()
+		x.via[id] = lh
+		x.turns[id] = parseCandidates(r.Relayed)
+		x.mu.Unlock()
+		return lh, r
+	}
+	return nil, nil
+}
+
+// wake makes a link to member id on demand, unless one is being made.
+func (x *discovery) wake(id string) {
+	if st := x.d.groupState(); st == nil || id == st.NodeID {
 		return
 	}
-	// Let every member reach our TURN relayed address, if we have one
-	// (TURN permissions are per IP address).
-	var ips []netip.Addr
-	for _, e := range dir.Members {
-		for _, c := range parseCandidates(e.Candidates) {
-			ips = append(ips, c.Addr())
-		}
-	}
-	x.m.tr.PermitTURN(ips)
-	for _, e := range dir.Members {
-		if e.NodeID == st.NodeID {
-			continue
-		}
-		cands := parseCandidates(e.Candidates)
-		x.mu.Lock()
-		x.cands[e.NodeID] = cands
-		x.turns[e.NodeID] = parseCandidates(e.Relayed)
-		x.via[e.NodeID] = lh
-		x.mu.Unlock()
-	}
-	x.refreshWaiting()
-}
-
-// refreshWaiting republishes the members without a session.
-func (x *discovery) refreshWaiting() {
-	st := x.d.groupState()
 	x.mu.Lock()
-	var w []string
-	for id := range x.via {
-		if st != nil && id == st.NodeID {
-			continue
-		}
-		if p := x.peer(id); p == nil || !p.Up() {
-			w = append(w, id)
-		}
-	}
-	x.mu.Unlock()
-	sort.Strings(w)
-	x.waiting.Store(&w)
-}
-
-// Waiting returns the members that have no session now (shared slice).
-func (x *discovery) Waiting() []string {
-	if w := x.waiting.Load(); w != nil {
-		return *w
-	}
-	return nil
-}
-
-// wake makes a link to member id on demand: through its lighthouse's
-// relay (or its TURN address) at once, then punched to a direct path.
-func (x *discovery) wake(id string) {
-	x.mu.Lock()
-	lh := x.via[id]
 	if x.dialing[id] {
 		x.rewake[id] = true
-		x.mu.Unlock()
-		return
-	}
-	if lh == nil {
 		x.mu.Unlock()
 		return
 	}
 	x.dialing[id] = true
 	x.mu.Unlock()
 	x.m.wg.Add(1)
-	go x.reach(lh, id)
+	go x.reach(id)
 }
 
-// reach makes a session with member id, through relay lh or the
-// member's TURN address, and then asks lh to coordinate a punch; while the
-// session stays relayed it asks again every repunchEvery. It returns when
-// the session ends, or after a few failed attempts (the next frame for the
-// member wakes it again). One goroutine per member being reached.
-func (x *discovery) reach(lh *transport.Peer, id string) {
+// reach makes a session with member id through a lighthouse's relay or
+// the member's TURN address, and then asks the lighthouse to coordinate
+// a punch; while the session stays relayed it asks again every
+// repunchEvery. It returns when the session ends, or after a few failed
+// rounds (the next frame for the member wakes it again). One goroutine
+// per member being reached.
+func (x *discovery) reach(id string) {
 	defer x.m.wg.Done()
 	defer func() {
 		x.mu.Lock()
@@ -322,42 +359,26 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 	failures := 0
 	wasUp := false
 	var lastPunch time.Time
-	for x.m.ctx.Err() == nil && failures < 3 {
-		if p := x.peer(id); p != nil && p.Up() {
+	for x.m.ctx.Err() == nil && failures < reachAttempts {
+		if p := x.m.tr.Peer(id); p != nil && p.Up() {
 			wasUp = true
 			if st := p.Status(); st.Path != "direct" && time.Since(lastPunch) >= repunchEvery {
-				_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+				if lh := x.punchVia(id); lh != nil {
+					_ = x.m.tr.SendControl(lh, &wire.PunchRequest{Target: id})
+				}
 				lastPunch = time.Now()
 			}
 			sleepCtx(x.m.ctx, time.Second)
 			continue
 		}
-		if wasUp || !lh.Up() {
-			return // closed (idle, gone) or no lighthouse: the next frame wakes us
+		if wasUp {
+			return // closed (idle, gone): the next frame wakes us
 		}
-		ctx, cancel := context.WithTimeout(x.m.ctx, 15*time.Second)
-		var p *transport.Peer
-		var err error
-		if lh.Roles()&wire.RoleRelay != 0 {
-			p, err = x.m.tr.ConnectVia(ctx, lh, id)
-		} else {
-			// The lighthouse does not relay: reach the member through
-			// its TURN relayed address, if it has one.
-			x.mu.Lock()
-			turns := x.turns[id]
-			x.mu.Unlock()
-			err = errNoRelay
-			for _, r := range turns {
-				if p, err = x.m.tr.Connect(ctx, r); err == nil {
-					break
-				}
-			}
-		}
-		cancel()
+		p, lh, err := x.connect(id)
 		if err != nil {
 			failures++
-			x.d.log.Debug("no session through the relay yet", "node", id, "relay", lh.DisplayName(), "err", err)
-			sleepCtx(x.m.ctx, viaRetry)
+			x.d.log.Debug("member not reachable yet", "node", id, "err", err)
+			sleepCtx(x.m.ctx, reachRetry)
 			continue
 		}
 		// Let the far end see the session up before the punch starts.
@@ -369,13 +390,47 @@ func (x *discovery) reach(lh *transport.Peer, id string) {
 	}
 }
 
-// run is the discovery timer: directory publishing on a lighthouse and
-// periodic announcements. One goroutine per member run.
+// connect makes one session with member id: located through the
+// lighthouses, reached through the relay of the one that has it, or
+// through the member's TURN relayed address when that lighthouse does
+// not relay.
+func (x *discovery) connect(id string) (*transport.Peer, *transport.Peer, error) {
+	lh, r := x.locate(id)
+	if lh == nil {
+		return nil, nil, errNotLocated
+	}
+	ctx, cancel := context.WithTimeout(x.m.ctx, 15*time.Second)
+	defer cancel()
+	if lh.Roles()&wire.RoleRelay != 0 {
+		p, err := x.m.tr.ConnectVia(ctx, lh, id)
+		return p, lh, err
+	}
+	err := errNoRelay
+	for _, t := range parseCandidates(r.Relayed) {
+		var p *transport.Peer
+		if p, err = x.m.tr.Connect(ctx, t); err == nil {
+			return p, lh, nil
+		}
+	}
+	return nil, nil, err
+}
+
+// punchVia is the lighthouse to ask for a punch with member id: the one
+// that located it, if still up, else any.
+func (x *discovery) punchVia(id string) *transport.Peer {
+	if lhs := x.lighthouses(id); len(lhs) > 0 {
+		return lhs[0]
+	}
+	return nil
+}
+
+// run is the discovery timer: periodic announcements, the overlay filter
+// refresh and idle links. One goroutine per member run.
 func (x *discovery) run() {
 	defer x.m.wg.Done()
 	tk := time.NewTicker(time.Second)
 	defer tk.Stop()
-	var sinceDir, sinceAnnounce time.Duration
+	var sinceAnnounce time.Duration
 	sinceFilter := 0
 	for {
 		select {
@@ -383,7 +438,6 @@ func (x *discovery) run() {
 			return
 		case <-tk.C:
 		}
-		sinceDir += time.Second
 		sinceAnnounce += time.Second
 		if sinceFilter++; sinceFilter >= filterEvery {
 			sinceFilter = 0
@@ -394,12 +448,6 @@ func (x *discovery) run() {
 			// A new TURN allocation: tell the lighthouses now.
 			x.lastTURN = r
 			sinceAnnounce = announceEvery
-		}
-		if x.isLighthouse() {
-			x.publish(sinceDir >= directoryEvery)
-			if sinceDir >= directoryEvery {
-				sinceDir = 0
-			}
 		}
 		if sinceAnnounce >= announceEvery {
 			sinceAnnounce = 0
@@ -414,7 +462,7 @@ func (x *discovery) run() {
 
 // closeIdle closes links to members that carried no frame for link_idle.
 // Links to lighthouses and configured endpoints stay, and a lighthouse
-// closes nothing: its links carry the directory and relayed traffic, and
+// closes nothing: its links carry the queries and relayed traffic, and
 // the members would only dial it again.
 func (x *discovery) closeIdle(now time.Time) {
 	x.d.mu.Lock()
@@ -447,18 +495,16 @@ func (x *discovery) closeIdle(now time.Time) {
 	}
 }
 
-var errNoRelay = errors.New("the lighthouse does not relay and the member has no TURN address")
+var (
+	errNotLocated = errors.New("no lighthouse has the member up")
+	errNoRelay    = errors.New("the lighthouse does not relay and the member has no TURN address")
+)
 
 // viaTURN reports whether ep is one of a member's TURN relayed addresses.
 func (x *discovery) viaTURN(nodeID string, ep netip.AddrPort) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, r := range x.turns[nodeID] {
-		if r == ep {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(x.turns[nodeID], ep)
 }
 
 func parseCandidates(in []string) []netip.AddrPort {

@@ -108,14 +108,23 @@ func deliver(id uint64, msg any) {
 	}
 }
 
-// ask sends a request with an id to every up peer and returns the first
-// answer that is not "not the owner" (only the owner answers for real).
+// ask sends a request with an id to the owner, when a peer says it is the
+// owner, else to every up peer, and returns the first answer that is not
+// "not the owner" (only the owner answers for real). A lighthouse with a
+// thousand links thus sends one message, not a thousand.
 func (d *Daemon) ask(m *member, id uint64, req any, timeout time.Duration) (any, error) {
 	ch := make(chan any, 16)
 	pending.Store(id, ch)
 	defer pending.Delete(id)
+	to := m.tr.UpPeers()
+	for _, p := range to {
+		if p.Roles()&wire.RoleOwner != 0 {
+			to = []*transport.Peer{p}
+			break
+		}
+	}
 	sent := 0
-	for _, p := range m.tr.UpPeers() {
+	for _, p := range to {
 		if m.tr.SendControl(p, req) == nil {
 			sent++
 		}

@@ -7,11 +7,13 @@ import (
 	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
-// TestOnDemandAndIdle: members that know each other only from the
-// lighthouse's directory link when traffic for the other appears (the
-// first frame is delivered once the relayed link is up), and a link that
-// carries nothing is closed after link_idle, then made again on demand.
-// The links to the lighthouse stay.
+// TestOnDemandAndIdle: members that know each other only through the
+// lighthouse do not link for a broadcast (the lighthouse reflects it, and
+// the receiver learns the sender's MAC on the sender's node), but do when
+// unicast traffic for the other appears (the first frame is delivered
+// once the relayed link is up); a link that carries nothing is closed
+// after link_idle, then made again on demand. The links to the lighthouse
+// stay.
 func TestOnDemandAndIdle(t *testing.T) {
 	ms := startMembersWith(t, 3, func(i int, c *ipopconf.Config) {
 		c.LinkIdle = 2 * time.Second
@@ -24,16 +26,19 @@ func TestOnDemandAndIdle(t *testing.T) {
 	})
 	lh, a, b := ms[0], ms[1], ms[2]
 	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	// Wait until a knows b from the directory.
-	eventually(t, "b in a's directory", func() bool { return len(a.d.member().disc.Waiting()) == 1 })
-	if upTo(a, b) {
-		t.Fatal("a and b linked before any traffic")
-	}
+	waitLighthouseRole(t, a, b)
 	a.dev.in <- frame(bcast, mac(1), "first")
-	eventually(t, "the first frame at b, over an on-demand link", func() bool { return b.dev.got([]byte("first")) == 1 })
-	if !upTo(a, b) {
-		t.Fatal("no link after traffic")
+	eventually(t, "the broadcast at b, reflected", func() bool { return b.dev.got([]byte("first")) == 1 })
+	if upTo(a, b) || upTo(b, a) {
+		t.Fatal("a broadcast linked a and b")
 	}
+	// Resent until it arrives: b can reach a once discovery knows it.
+	sendUntil(t, b, frame(mac(1), mac(2), "reply"), a, "reply")
+	if !upTo(a, b) {
+		t.Fatal("no link after unicast traffic")
+	}
+	a.dev.in <- frame(mac(2), mac(1), "back")
+	eventually(t, "a frame back at b", func() bool { return b.dev.got([]byte("back")) == 1 })
 	// Idle: no frames for 2 s closes a-b, not the links to the lighthouse.
 	deadline := time.Now().Add(10 * time.Second)
 	for upTo(a, b) && time.Now().Before(deadline) {
@@ -45,8 +50,8 @@ func TestOnDemandAndIdle(t *testing.T) {
 	if !upTo(a, lh) || !upTo(lh, a) {
 		t.Fatal("the link to the lighthouse was closed too")
 	}
-	a.dev.in <- frame(bcast, mac(1), "again")
-	eventually(t, "a frame after the idle close", func() bool { return b.dev.got([]byte("again")) == 1 })
+	// b still knows mac(1) on a's node: unicast wakes the link again.
+	sendUntil(t, b, frame(mac(1), mac(2), "again"), a, "again")
 }
 
 // upTo reports whether x has an up session with y.
@@ -57,4 +62,29 @@ func upTo(x, y *testMember) bool {
 		}
 	}
 	return false
+}
+
+// sendUntil puts f on from's LAN every half second until to's LAN got
+// the marker (at most 10 s): for frames that wait on discovery.
+func sendUntil(t *testing.T, from *testMember, f []byte, to *testMember, marker string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for to.dev.got([]byte(marker)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q from %s never reached %s", marker, from.name, to.name)
+		}
+		from.dev.in <- f
+		for i := 0; i < 50 && to.dev.got([]byte(marker)) == 0; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// waitLighthouseRole waits until each member has an up lighthouse that
+// said so in its Hello (floods go through it from then on).
+func waitLighthouseRole(t *testing.T, ms ...*testMember) {
+	t.Helper()
+	for _, m := range ms {
+		eventually(t, m.name+" sees a lighthouse", func() bool { return m.d.member().sw.lighthouse() != nil })
+	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -25,13 +26,6 @@ type Device interface {
 	Close() error
 }
 
-// peerState is the switch's per-peer state, hung on transport.Peer.Ext.
-// The limiters are swapped whole when a reload changes the flood limit.
-type peerState struct {
-	floodOut atomic.Pointer[overlay.RateLimiter]
-	floodIn  atomic.Pointer[overlay.RateLimiter]
-}
-
 // switchStats counts what the switch did with frames.
 type switchStats struct {
 	floodedOut, unicastOut, deliveredIn atomic.Uint64
@@ -39,13 +33,18 @@ type switchStats struct {
 	tapWriteErrors, sendErrors          atomic.Uint64
 	stagedDropped, mssClamped           atomic.Uint64
 	offloadErrors, tsoCut               atomic.Uint64
+	// Floods at scale (flood.go): copies of this LAN's floods sent,
+	// floods reflected as a lighthouse and the copies that made, floods
+	// dropped by flood_allow (both ways).
+	floodCopiesOut, floodFiltered atomic.Uint64
+	reflected, reflectedCopies    atomic.Uint64
 }
 
 // sw is the learning switch between the device and the peers.
 type sw struct {
 	dev       Device
 	tr        *transport.Transport
-	macs      *overlay.MACTable[*transport.Peer]
+	macs      *overlay.MACTable[*node]
 	guardsOut *overlay.Guards
 	guardsIn  *overlay.Guards
 	start     time.Time
@@ -53,13 +52,23 @@ type sw struct {
 	mss       atomic.Pointer[[2]uint16] // MSS clamp for IPv4 and IPv6; nil = off
 	stats     switchStats
 
-	// On-demand links (set by the daemon): members without a session, and
-	// how to wake one.
-	waiting func() []string
-	wake    func(id string)
+	// This member, set once: whether it is a lighthouse (it reflects
+	// floods), its address slice and node number.
+	isLighthouse bool
+	selfAddr     netip.Addr
+	selfPool     netip.Prefix
+	selfNum      uint64
+
+	nodes      nodes
+	floodAllow atomic.Pointer[overlay.FloodFilter] // nil: everything
+	planMu     sync.Mutex                          // serialises plan rebuilds
+	plan       atomic.Pointer[addrPlan]
+
+	// wake makes an on-demand link to a member (set by the daemon).
+	wake func(id string)
 
 	stagedMu sync.Mutex // guards staged
-	staged   map[string][][]byte
+	staged   map[string]*stagedFrames
 
 	// gro glues TCP segments from peers for the device; used only on the
 	// transport's reader goroutine (receive and flush).
@@ -72,25 +81,22 @@ type sw struct {
 
 func (s *sw) now() int64 { return int64(time.Since(s.start)) }
 
+// newPeerState hangs the member's node on a new transport peer
+// (OnNewPeer). A full node registry leaves Ext nil: no limits, no MACs.
 func (s *sw) newPeerState(p *transport.Peer) {
-	ps := &peerState{}
-	s.resetLimiters(ps)
-	p.Ext = ps
+	if n := s.nodes.get(p.NodeID); n != nil {
+		n.peer.Store(p)
+		p.Ext = n
+	}
 }
 
-func (s *sw) resetLimiters(ps *peerState) {
-	r := *s.floodRate.Load()
-	ps.floodOut.Store(overlay.NewRateLimiter(r[0], r[1]))
-	ps.floodIn.Store(overlay.NewRateLimiter(r[0], r[1]))
-}
-
-// setFloodRate changes the flood limit for every peer, now and later.
+// setFloodRate changes the flood limit for every member, now and later.
 func (s *sw) setFloodRate(perSecond, burst int) {
-	s.floodRate.Store(&[2]int{perSecond, burst})
-	for _, p := range s.tr.Peers() {
-		if ps, ok := p.Ext.(*peerState); ok {
-			s.resetLimiters(ps)
-		}
+	r := [2]int{perSecond, burst}
+	s.floodRate.Store(&r)
+	for _, n := range s.nodes.all() {
+		n.floodOut.Store(overlay.NewRateLimiter(r[0], r[1]))
+		n.floodIn.Store(overlay.NewRateLimiter(r[0], r[1]))
 	}
 }
 
@@ -201,7 +207,18 @@ func (s *sw) forwardBatch(frames [][]byte) {
 	now := s.now()
 	dst := overlay.Dst(first)
 	if !overlay.IsMulticast(dst) {
-		if p, ok := s.macs.Lookup(dst, now); ok && p.Up() {
+		if n, ok := s.macs.Lookup(dst, now); ok {
+			p := n.linked()
+			if p == nil {
+				// A member without a link: keep the frames for it and
+				// make the link now (on demand).
+				s.flushRun()
+				s.stats.unicastOut.Add(uint64(len(frames)))
+				for _, f := range frames {
+					s.stage(n.id, f)
+				}
+				return
+			}
 			s.stats.unicastOut.Add(uint64(len(frames)))
 			if len(frames) == 1 && cap(s.run) > 0 {
 				// Gathered until the end of the read batch, or until a
@@ -219,52 +236,50 @@ func (s *sw) forwardBatch(frames [][]byte) {
 		}
 	}
 	s.flushRun() // keep frames in order across a flood
-	for _, p := range s.tr.UpPeers() {
-		allowed := frames
-		if ps, ok := p.Ext.(*peerState); ok {
-			lim := ps.floodOut.Load()
-			for i := range frames {
-				if !lim.Allow(now) {
-					s.stats.floodLimitedOut.Add(uint64(len(frames) - i))
-					allowed = frames[:i]
-					break
-				}
-			}
-		}
-		if len(allowed) > 0 {
-			s.sendBatch(p, allowed)
-		}
-	}
-	// Members known from a lighthouse but not linked: keep the frames for
-	// them and make the link now (on demand).
-	if s.waiting != nil {
-		for _, id := range s.waiting() {
-			for _, f := range frames {
-				s.stage(id, f)
-			}
-		}
-	}
-	s.stats.floodedOut.Add(uint64(len(frames)))
+	s.flood(frames, now)
 }
 
-// stagedMax bounds the frames kept per member while its link comes up
-// (a relayed handshake: a few round trips); older ones are dropped.
-const stagedMax = 32
+// Staging bounds: the frames kept per member while its link comes up (a
+// relayed handshake: a few round trips; older ones are dropped), how many
+// members may have frames waiting at once (new ones are dropped), and
+// how long frames wait for a link that does not come.
+const (
+	stagedMax     = 32
+	stagedMembers = 64
+	stagedTimeout = int64(30 * time.Second)
+)
+
+// stagedFrames are the frames kept for one member.
+type stagedFrames struct {
+	frames [][]byte
+	since  int64 // when the first one was staged
+}
 
 // stage keeps a copy of frame for member id and wakes its link.
 func (s *sw) stage(id string, frame []byte) {
 	s.stagedMu.Lock()
 	if s.staged == nil {
-		s.staged = map[string][][]byte{}
+		s.staged = map[string]*stagedFrames{}
 	}
 	q := s.staged[id]
-	if len(q) >= stagedMax {
-		q = q[1:]
+	if q == nil {
+		if len(s.staged) >= stagedMembers {
+			s.stagedMu.Unlock()
+			s.stats.stagedDropped.Add(1)
+			return
+		}
+		q = &stagedFrames{since: s.now()}
+		s.staged[id] = q
+	}
+	if len(q.frames) >= stagedMax {
+		q.frames = q.frames[1:]
 		s.stats.stagedDropped.Add(1)
 	}
-	s.staged[id] = append(q, append([]byte(nil), frame...))
+	q.frames = append(q.frames, append([]byte(nil), frame...))
 	s.stagedMu.Unlock()
-	s.wake(id)
+	if s.wake != nil {
+		s.wake(id)
+	}
 }
 
 // flush sends what was staged for a member whose link just came up.
@@ -273,9 +288,27 @@ func (s *sw) flush(p *transport.Peer) {
 	q := s.staged[p.NodeID]
 	delete(s.staged, p.NodeID)
 	s.stagedMu.Unlock()
-	for _, f := range q {
+	if q == nil {
+		return
+	}
+	for _, f := range q.frames {
 		s.send(p, f)
 	}
+}
+
+// expire drops aged MACs and frames staged for links that did not come.
+// The daemon's maintenance timer calls it.
+func (s *sw) expire() {
+	now := s.now()
+	s.macs.Expire(now)
+	s.stagedMu.Lock()
+	for id, q := range s.staged {
+		if now-q.since > stagedTimeout {
+			s.stats.stagedDropped.Add(uint64(len(q.frames)))
+			delete(s.staged, id)
+		}
+	}
+	s.stagedMu.Unlock()
 }
 
 func (s *sw) send(p *transport.Peer, frame []byte) {
@@ -294,24 +327,60 @@ func (s *sw) sendBatch(p *transport.Peer, frames [][]byte) {
 	}
 }
 
-// receive is the in path, called by the transport for each frame.
+// receive is the in path, called by the transport for each frame that
+// comes plainly (floods through a lighthouse come to receiveFlood).
 func (s *sw) receive(p *transport.Peer, frame []byte) {
 	if !overlay.ValidFrame(frame) || s.guardsIn.Drop(frame) {
 		return
 	}
 	now := s.now()
-	s.macs.Learn(overlay.Src(frame), p, now)
+	n, ok := p.Ext.(*node)
+	if ok {
+		s.macs.Learn(overlay.Src(frame), n, now)
+	}
 	if overlay.IsMulticast(overlay.Dst(frame)) {
-		if ps, ok := p.Ext.(*peerState); ok && !ps.floodIn.Load().Allow(now) {
+		if ok && !n.floodIn.Load().Allow(now) {
 			s.stats.floodLimitedIn.Add(1)
 			return
 		}
+	}
+	s.deliver(frame)
+}
+
+// deliver hands a frame from the overlay to the device (through GRO),
+// unless flood_allow keeps its multicast group off this LAN.
+func (s *sw) deliver(frame []byte) {
+	if !s.floodAllow.Load().Allow(frame) {
+		s.stats.floodFiltered.Add(1)
+		return
 	}
 	if err := s.gro.Add(frame); err != nil {
 		s.stats.tapWriteErrors.Add(1)
 		return
 	}
 	s.stats.deliveredIn.Add(1)
+}
+
+// counters are the switch's counters for status.
+func (s *sw) counters() map[string]uint64 {
+	return map[string]uint64{
+		"flooded_out":       s.stats.floodedOut.Load(),
+		"flood_copies_out":  s.stats.floodCopiesOut.Load(),
+		"reflected":         s.stats.reflected.Load(),
+		"reflected_copies":  s.stats.reflectedCopies.Load(),
+		"flood_filtered":    s.stats.floodFiltered.Load(),
+		"unicast_out":       s.stats.unicastOut.Load(),
+		"delivered_in":      s.stats.deliveredIn.Load(),
+		"flood_limited_out": s.stats.floodLimitedOut.Load(),
+		"flood_limited_in":  s.stats.floodLimitedIn.Load(),
+		"tap_write_errors":  s.stats.tapWriteErrors.Load(),
+		"send_errors":       s.stats.sendErrors.Load(),
+		"staged_dropped":    s.stats.stagedDropped.Load(),
+		"mss_clamped":       s.stats.mssClamped.Load(),
+		"offload_errors":    s.stats.offloadErrors.Load(),
+		"tso_frames_cut":    s.stats.tsoCut.Load(),
+		"gro_frames_glued":  s.gro.Glued(),
+	}
 }
 
 // flush writes the frames the last socket read gathered (OnFlush).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,8 +18,12 @@ import (
 )
 
 const (
-	// benchPeers is the member count of issue 8's memory goal.
+	// benchPeers is the member count of issue 8's memory goal;
+	// IPOP_BENCH_PEERS sets another.
 	benchPeers = 100
+	// goalPerPeerKiB is issue 11's bound on the resident memory one
+	// linked peer costs (a lighthouse with 1000 members within 48 MiB).
+	goalPerPeerKiB = 32
 	// peersUpTimeout bounds the wait for every member's link to the hub:
 	// 100 DTLS handshakes, with 100 daemons starting on 2 shared cores.
 	peersUpTimeout = 150 * time.Second
@@ -58,9 +63,17 @@ func TestBenchPeers(t *testing.T) {
 	// solicitations and MLD reports through the hub would only add noise.
 	memNS.Sysctl("net.ipv6.conf.default.disable_ipv6", "1")
 
+	npeers := benchPeers
+	if v := os.Getenv("IPOP_BENCH_PEERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || memberPort0+n > 65535 {
+			t.Fatalf("IPOP_BENCH_PEERS=%q", v)
+		}
+		npeers = n
+	}
 	dir := t.TempDir()
 	hub := peerDaemon{dir: filepath.Join(dir, "hub"), port: 6464, ifname: "ipop0", logLevel: "info"}
-	members := make([]peerDaemon, benchPeers)
+	members := make([]peerDaemon, npeers)
 	for i := range members {
 		members[i] = peerDaemon{dir: filepath.Join(dir, fmt.Sprintf("m%03d", i)), port: memberPort0 + i,
 			ifname: fmt.Sprintf("ipm%d", i), logLevel: "warn", endpoint: fmt.Sprintf("%s:6464", hubWAN)}
@@ -69,10 +82,16 @@ func TestBenchPeers(t *testing.T) {
 	if err := provisionPeers(ipopd, hub, members); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("bench: %d bundles issued and installed in %v", benchPeers, time.Since(start).Round(time.Second))
+	t.Logf("bench: %d bundles issued and installed in %v", npeers, time.Since(start).Round(time.Second))
 
 	hubProc := hub.start(t, hubNS, ipopd)
 	if err := waitSocket(hubProc, hub.socket(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The hub alone, settled: what the peers add is measured from here.
+	time.Sleep(idleSettle)
+	idle, err := maxStatusMiB([]int{hubProc.Pid()}, "VmRSS")
+	if err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()
@@ -82,7 +101,7 @@ func TestBenchPeers(t *testing.T) {
 	}
 	defer stopAll(t, procs)
 
-	up, err := waitPeersUp(hubProc, hub.socket(), benchPeers, peersUpTimeout)
+	up, err := waitPeersUp(hubProc, hub.socket(), npeers, peersUpTimeout*time.Duration(max(1, npeers/benchPeers)))
 	if err != nil {
 		t.Fatalf("%v\nhub log:\n%s", err, lastLines(hubProc.Log(), 40))
 	}
@@ -96,12 +115,17 @@ func TestBenchPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	perPeer := (rss - idle) * 1024 / float64(up)
 	var b strings.Builder
-	fmt.Fprintf(&b, "ipopd with %d linked peers (the hub: group owner, every member's one endpoint)\n", benchPeers)
+	fmt.Fprintf(&b, "ipopd with %d linked peers (the hub: group owner, every member's one endpoint)\n", npeers)
 	fmt.Fprintf(&b, "  peers up: %d, %v after the members started\n", up, linked.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "  hub VmRSS %.1f MiB, VmHWM %.1f MiB\n", rss, hwm)
-	fmt.Fprintf(&b, "  %-48s %-40s %s\n", fmt.Sprintf("RSS with %d linked peers <= %d MiB", benchPeers, goalPeersRSS),
-		fmt.Sprintf("%.2f MiB (VmRSS; peak %.2f)", rss, hwm), verdict(true, rss <= goalPeersRSS))
+	fmt.Fprintf(&b, "  hub VmRSS %.1f MiB (%.1f MiB before the members started), VmHWM %.1f MiB\n", rss, idle, hwm)
+	if npeers == benchPeers {
+		fmt.Fprintf(&b, "  %-48s %-40s %s\n", fmt.Sprintf("RSS with %d linked peers <= %d MiB", benchPeers, goalPeersRSS),
+			fmt.Sprintf("%.2f MiB (VmRSS; peak %.2f)", rss, hwm), verdict(true, rss <= goalPeersRSS))
+	}
+	fmt.Fprintf(&b, "  %-48s %-40s %s\n", fmt.Sprintf("RSS per linked peer <= %d KiB (issue 11)", goalPerPeerKiB),
+		fmt.Sprintf("%.1f KiB ((VmRSS - idle) / peers up)", perPeer), verdict(true, perPeer <= goalPerPeerKiB))
 	t.Log("\n" + b.String())
 	if err := writeBenchOut(b.String()); err != nil {
 		t.Error(err)

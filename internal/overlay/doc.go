@@ -8,7 +8,7 @@
 // # The switch
 //
 // Every member router has one TAP port (its LAN) and one link per peer
-// router (a full mesh). The daemon moves frames with these rules:
+// router it exchanges unicast with, plus the lighthouses. The daemon moves frames with these rules:
 //
 //   - Learn: the source MAC of every frame that arrives from a peer is
 //     learned on that peer (MACTable.Learn). Local MACs are the business of
@@ -17,12 +17,18 @@
 //     all-zero source MACs are never learned.
 //   - Unicast: a frame whose destination MAC is in the table goes to the one
 //     peer that owns it (MACTable.Lookup), not through the flood limiter.
-//   - Flood: broadcast, multicast and unknown unicast go to every linked peer,
-//     each copy through that peer's RateLimiter, so a broadcast storm on one
-//     LAN cannot saturate the uplinks of the whole group.
+//   - Flood: broadcast, multicast and unknown unicast go to a lighthouse to
+//     reflect, or with none to every linked peer, each copy through that
+//     peer's RateLimiter, so a broadcast storm on one LAN cannot saturate
+//     the uplinks of the whole group.
 //   - Split horizon: a frame that came from a peer goes only to the local TAP,
-//     never to another peer. In a full mesh every peer already received the
-//     sender's own flood, so forwarding would only make duplicates and loops.
+//     never to another peer, except at a lighthouse, which reflects a
+//     member's flood to the others once (the daemon's flood.go); a
+//     reflected frame is never reflected again, so there are no loops.
+//   - Address plan: ResolveTarget finds the address an ARP request or IPv6
+//     neighbour solicitation asks about, so the daemon can send it only to
+//     the member whose slice holds it.
+//   - FloodFilter (flood_allow) says which multicast groups may cross.
 //   - Guards: Guards.Drop runs on the way out to the overlay (do not export
 //     this site's DHCP server or router advertisements) and again on the way
 //     in from it (do not trust a peer that forgot to). Each router is the

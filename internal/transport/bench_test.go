@@ -27,7 +27,7 @@ func (c discardConn) Close() error                                             {
 
 // benchPair makes a sending and a receiving session that share keys, on
 // transports that touch no network.
-func benchPair(b *testing.B, suite string) (tx *Transport, ps *Peer, rx *Transport, rs *session) {
+func benchPair(b testing.TB, suite string) (tx *Transport, ps *Peer, rx *Transport, rs *session) {
 	b.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -59,7 +59,7 @@ func benchPair(b *testing.B, suite string) (tx *Transport, ps *Peer, rx *Transpo
 	ss.markReady()
 	ps.active.Store(ss)
 	rp := &Peer{NodeID: "tx"}
-	rs = &session{t: rx, peer: rp, vc: newVconn(rx, directPath(ep), false), keys: keys{recv: aead}, localIndex: 7, reasm: newReassembler(1518), done: make(chan struct{})}
+	rs = &session{t: rx, peer: rp, vc: newVconn(rx, directPath(ep), false), keys: keys{recv: aead}, localIndex: 7, reasm: newReassembler(1518 + originLen), done: make(chan struct{})}
 	rx.byIndex[7] = rs
 	return tx, ps, rx, rs
 }

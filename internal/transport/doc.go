@@ -26,8 +26,11 @@
 // session without looking at the source address, so a peer whose NAT moves
 // its port keeps its session. The header is the AEAD's additional data; the
 // nonce is four zero bytes and the counter. The payload's first byte is its
-// kind: a whole Ethernet frame, a fragment of one (id, offset, more-flag),
-// or a keepalive.
+// kind: a whole Ethernet frame, a fragment of one (id, offset, flags), a
+// keepalive, or a flood through a lighthouse: reflect (a frame for the
+// lighthouse to reflect) or reflected (origin node number, 8 bytes, then
+// the frame). Fragments of a flood carry its kind in their flags, and the
+// reassembled bytes of a reflected one begin with the origin (flood.go).
 //
 // # Send path (one copy: the TAP reader goroutine)
 //

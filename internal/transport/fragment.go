@@ -11,6 +11,7 @@ type payload struct {
 	id   uint16 // fragment: frame id
 	off  int    // fragment: byte offset of body in the frame
 	more bool   // fragment: more fragments follow
+	via  Via    // frame: how it travels; fragment: what the whole will be (Origin unset)
 	body []byte // frame or fragment bytes (aliases the record)
 }
 
@@ -21,11 +22,24 @@ func parsePayload(p []byte) (payload, error) {
 		return payload{}, fmt.Errorf("%w: empty", ErrBadPayload)
 	}
 	switch p[0] {
-	case payloadFrame:
+	case payloadFrame, payloadReflect:
 		if len(p) < 1+14 {
 			return payload{}, fmt.Errorf("%w: frame of %d bytes", ErrBadPayload, len(p)-1)
 		}
-		return payload{kind: payloadFrame, body: p[1:]}, nil
+		pl := payload{kind: payloadFrame, body: p[1:]}
+		if p[0] == payloadReflect {
+			pl.via.Kind = FrameReflect
+		}
+		return pl, nil
+	case payloadReflected:
+		if len(p) < 1+originLen+14 {
+			return payload{}, fmt.Errorf("%w: reflected frame of %d bytes", ErrBadPayload, len(p)-1)
+		}
+		return payload{
+			kind: payloadFrame,
+			via:  Via{Kind: FrameReflected, Origin: binary.BigEndian.Uint64(p[1:])},
+			body: p[1+originLen:],
+		}, nil
 	case payloadKeepalive:
 		return payload{kind: payloadKeepalive}, nil
 	case payloadFragment:
@@ -33,22 +47,30 @@ func parsePayload(p []byte) (payload, error) {
 			return payload{}, fmt.Errorf("%w: fragment of %d bytes", ErrBadPayload, len(p))
 		}
 		flags := p[5]
-		if flags&^fragMore != 0 {
+		if flags&^fragFlags != 0 || flags&(fragReflect|fragReflected) == fragReflect|fragReflected {
 			return payload{}, fmt.Errorf("%w: fragment flags %#x", ErrBadPayload, flags)
 		}
-		return payload{
+		pl := payload{
 			kind: payloadFragment,
 			id:   binary.BigEndian.Uint16(p[1:]),
 			off:  int(binary.BigEndian.Uint16(p[3:])),
 			more: flags&fragMore != 0,
 			body: p[fragHeaderLen:],
-		}, nil
+		}
+		switch {
+		case flags&fragReflect != 0:
+			pl.via.Kind = FrameReflect
+		case flags&fragReflected != 0:
+			pl.via.Kind = FrameReflected
+		}
+		return pl, nil
 	}
 	return payload{}, fmt.Errorf("%w: kind %d", ErrBadPayload, p[0])
 }
 
-// putFragHeader writes a fragment header into b[:fragHeaderLen].
-func putFragHeader(b []byte, id uint16, off int, more bool) {
+// putFragHeader writes a fragment header into b[:fragHeaderLen] for a
+// frame that travels as via.
+func putFragHeader(b []byte, id uint16, off int, more bool, via FrameKind) {
 	b[0] = payloadFragment
 	binary.BigEndian.PutUint16(b[1:], id)
 	binary.BigEndian.PutUint16(b[3:], uint16(off))
@@ -56,6 +78,25 @@ func putFragHeader(b []byte, id uint16, off int, more bool) {
 	if more {
 		b[5] = fragMore
 	}
+	switch via {
+	case FrameReflect:
+		b[5] |= fragReflect
+	case FrameReflected:
+		b[5] |= fragReflected
+	}
+}
+
+// reassembled turns the bytes a reassembler put together for fragments
+// of kind into the frame and how it travels: a reflected frame's bytes
+// begin with its origin.
+func reassembled(b []byte, kind FrameKind) ([]byte, Via, error) {
+	if kind != FrameReflected {
+		return b, Via{Kind: kind}, nil
+	}
+	if len(b) < originLen+14 {
+		return nil, Via{}, fmt.Errorf("%w: reflected frame of %d bytes", ErrBadPayload, len(b))
+	}
+	return b[originLen:], Via{Kind: FrameReflected, Origin: binary.BigEndian.Uint64(b)}, nil
 }
 
 // fragmentPlan says how a frame of n bytes is cut so that each payload fits
@@ -91,6 +132,7 @@ const (
 
 type reassemblySlot struct {
 	used    bool
+	kind    FrameKind // how the frame travels; its fragments all say the same
 	id      uint16
 	got     int // bytes received
 	total   int // frame length, -1 until the last fragment arrived
@@ -111,6 +153,10 @@ func (r *reassembler) add(p payload, now int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: fragment ends at %d, past the %d-byte frame limit", ErrBadPayload, end, r.maxFrame)
 	}
 	s := r.slot(p.id, now)
+	if s.got > 0 && s.kind != p.via.Kind {
+		s.reset(p.id, now) // a new frame that reuses the id: start over
+	}
+	s.kind = p.via.Kind
 	if !p.more {
 		if s.total >= 0 && s.total != end {
 			s.reset(p.id, now)

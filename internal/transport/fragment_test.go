@@ -17,7 +17,7 @@ func fragments(frame []byte, id uint16, maxPayload int) [][]byte {
 	for off := 0; off < len(frame); off += size {
 		end := min(off+size, len(frame))
 		p := make([]byte, fragHeaderLen, fragHeaderLen+end-off)
-		putFragHeader(p, id, off, end < len(frame))
+		putFragHeader(p, id, off, end < len(frame), FramePlain)
 		out = append(out, append(p, frame[off:end]...))
 	}
 	return out

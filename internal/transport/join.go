@@ -155,8 +155,7 @@ func (t *Transport) SendControl(p *Peer, m any) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.conn.Write(b)
-	return err
+	return s.writeControl(b)
 }
 
 // Identity returns what the peer's certificate on its active session says.

@@ -28,6 +28,7 @@ type Peer struct {
 	mu            sync.Mutex
 	name          string
 	address       netip.Addr
+	pool          netip.Prefix
 	upSince       time.Time
 	downSince     time.Time
 	lastHandshake time.Time
@@ -37,6 +38,14 @@ type Peer struct {
 func (p *Peer) Up() bool {
 	s := p.active.Load()
 	return s != nil
+}
+
+// Slice returns the peer's address and DHCP pool slice from its
+// certificate (the pool is zero when it has none).
+func (p *Peer) Slice() (netip.Addr, netip.Prefix) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.address, p.pool
 }
 
 // Roles returns the roles the peer announced (wire.RoleLighthouse, wire.RoleRelay).

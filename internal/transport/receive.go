@@ -116,6 +116,7 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		return
 	}
 	var frame []byte
+	via := p.via
 	switch p.kind {
 	case payloadKeepalive:
 		return
@@ -123,6 +124,9 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		frame = p.body
 	case payloadFragment:
 		frame, err = s.reasm.add(p, now)
+		if err == nil && frame != nil {
+			frame, via, err = reassembled(frame, p.via.Kind)
+		}
 		if err != nil {
 			t.stBadPayload.Add(1)
 			return
@@ -137,6 +141,10 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	}
 	s.peer.bytesIn.Add(uint64(len(frame)))
 	s.peer.framesIn.Add(1)
+	if via.Kind != FramePlain && t.cfg.OnFlood != nil {
+		t.cfg.OnFlood(s.peer, frame, via)
+		return
+	}
 	t.cfg.OnFrame(s.peer, frame)
 }
 

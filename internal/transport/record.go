@@ -26,12 +26,20 @@ const (
 	payloadFrame     = 1 // a whole Ethernet frame follows
 	payloadFragment  = 2 // fragment header, then a piece of a frame
 	payloadKeepalive = 3 // nothing follows
+	payloadReflect   = 4 // a whole flooded frame for a lighthouse to reflect
+	payloadReflected = 5 // origin node number (8), then a whole flooded frame a lighthouse reflected
 )
 
-// Fragment header: kind, frame id (2), offset (2), flags (1).
+// Fragment header: kind, frame id (2), offset (2), flags (1). The flood
+// flags say what the reassembled bytes are: with fragReflected they are
+// the origin node number (8 bytes) and the frame, as in a payloadReflected
+// record; fragments of one frame carry the same flood flags.
 const (
 	fragHeaderLen = 6
 	fragMore      = 1 // more fragments follow this one
+	fragReflect   = 2 // the frame is a payloadReflect flood
+	fragReflected = 4 // the frame is a payloadReflected flood
+	fragFlags     = fragMore | fragReflect | fragReflected
 )
 
 // maxCounter is where a session stops sending: far below 2^64 so the

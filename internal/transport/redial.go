@@ -69,16 +69,16 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 	if q.pings >= 2 && silent >= int64(quietRedial) && sincePing >= max(int64(pongWait), 2*s.peer.rtt.Load()) {
 		p := s.vc.path()
 		var via path // the relay to try when the direct path does not answer
-		if fb := s.fallback; fb.relayed() && !p.relayed() {
+		if fb := s.fallback.Load(); fb != nil && fb.relayed() && !p.relayed() {
 			// Nothing at all arrives on the direct path: the peer's
 			// address moved, or a NAT on the way lost our mapping and
 			// filters the peer's records. The relay still reaches it.
-			s.changePath(fb, now)
+			s.changePath(*fb, now)
 			s.mu.Lock()
 			s.probeUntil = now + int64(probeBurst)
 			s.mu.Unlock()
 			t.log.Info("direct path silent, back to the relay", s.logAttrs()...)
-			via = fb
+			via = *fb
 		}
 		if now >= q.nextDial && q.dialing.CompareAndSwap(false, true) {
 			q.nextDial = now + int64(directRedial+redialTimeout)
@@ -118,7 +118,11 @@ func (t *Transport) redial(s *session, q *quietState, p, via path) {
 		limit = max(directRedial, 4*time.Duration(s.peer.rtt.Load()))
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, limit)
-	_, err := t.connectFallback(ctx, p, s.fallback)
+	var fb path
+	if f := s.fallback.Load(); f != nil {
+		fb = *f
+	}
+	_, err := t.connectFallback(ctx, p, fb)
 	cancel()
 	if err != nil && via.relayed() && t.ctx.Err() == nil {
 		ctx, cancel := context.WithTimeout(t.ctx, redialTimeout)

@@ -2,40 +2,10 @@ package transport
 
 // SendFrame sends one Ethernet frame to a peer: copy behind a header,
 // fragment if it does not fit the path, seal each record in place, write.
-// It is safe for concurrent use and allocates nothing.
+// It is safe for concurrent use and allocates nothing. Floods that go
+// through a lighthouse use SendFrameVia (flood.go).
 func (t *Transport) SendFrame(p *Peer, frame []byte) error {
-	s := p.active.Load()
-	if s == nil || !s.ready.Load() {
-		t.stNoSession.Add(1)
-		return ErrNotReady
-	}
-	if len(frame) > t.maxFrame {
-		return ErrFrameTooLarge
-	}
-	pb := t.bufs.Get().(*packetBuf)
-	defer t.bufs.Put(pb)
-	count, size := fragmentPlan(len(frame), s.maxPayload())
-	rec := pb.b[relayHeaderLen:]
-	if count == 1 {
-		rec[headerLen] = payloadFrame
-		copy(rec[headerLen+1:], frame)
-		if err := t.sendRecord(s, pb, 1+len(frame)); err != nil {
-			return err
-		}
-	} else {
-		id := uint16(s.fragID.Add(1))
-		for off := 0; off < len(frame); off += size {
-			end := min(off+size, len(frame))
-			putFragHeader(rec[headerLen:], id, off, end < len(frame))
-			copy(rec[headerLen+fragHeaderLen:], frame[off:end])
-			if err := t.sendRecord(s, pb, fragHeaderLen+end-off); err != nil {
-				return err
-			}
-		}
-	}
-	p.bytesOut.Add(uint64(len(frame)))
-	p.framesOut.Add(1)
-	return nil
+	return t.SendFrameVia(p, frame, Via{})
 }
 
 // sendKeepalive sends an empty authenticated record: it keeps NAT mappings

@@ -104,6 +104,7 @@ func (t *Transport) removeSession(s *session, reason string) {
 			lvl = t.log.Debug
 		}
 		lvl("peer session down", append(s.logAttrs(), "reason", reason)...)
+		t.rerouteFrom(p)
 		if t.cfg.OnPeerDown != nil {
 			t.cfg.OnPeerDown(p)
 		}
@@ -183,6 +184,7 @@ func (t *Transport) timerLoop() {
 			}
 		}
 		for _, s := range live {
+			t.leaveSilentRelay(s, now)
 			switch r := s.retireAt.Load(); {
 			case r != 0 && now > r:
 				s.close("replaced by a newer session")
@@ -197,10 +199,10 @@ func (t *Transport) timerLoop() {
 			if !s.ready.Load() {
 				continue
 			}
-			if fb := s.fallback; fb.relayed() && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
+			if fb := s.fallback.Load(); fb != nil && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
 				// The direct path went quiet (a NAT lost its mapping):
 				// back to the relay, and punch again.
-				s.changePath(fb, now)
+				s.changePath(*fb, now)
 				s.mu.Lock()
 				s.probeUntil = now + int64(probeBurst)
 				s.mu.Unlock()

@@ -36,6 +36,7 @@ type Identity struct {
 	NodeID  string
 	Name    string
 	Address netip.Addr
+	Pool    netip.Prefix      // the DHCP pool slice; zero if none
 	Cert    *x509.Certificate // the peer's leaf certificate
 	// Joiner is set for a client that has no member certificate yet and
 	// came to join with an invite (see JoinSession).
@@ -60,6 +61,10 @@ type Config struct {
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
 	OnFrame func(p *Peer, frame []byte)
+	// OnFlood, when set, receives the floods that travel through a
+	// lighthouse (FrameReflect, FrameReflected; see flood.go) instead of
+	// OnFrame, with how they came. Same goroutine and lifetime rules.
+	OnFlood func(p *Peer, frame []byte, via Via)
 	// OnFlush runs on the same goroutine after each socket read, once the
 	// frames it held went to OnFrame: the moment to write what was
 	// gathered from them.
@@ -78,6 +83,8 @@ type Config struct {
 	// Lighthouse makes this member answer STUN on its port; Relay makes it
 	// forward datagrams between members that cannot reach each other.
 	Lighthouse, Relay bool
+	// Owner says this member holds the group CA key (RoleOwner in Hello).
+	Owner bool
 	// PathOK, when set, says whether a peer may be reached directly at an
 	// address. Addresses on the overlay itself must fail it: a packet sent
 	// there goes through the tunnel and comes back authenticated, and a
@@ -182,6 +189,10 @@ type Transport struct {
 	peers        map[string]*Peer
 	endpointNode map[string]string // configured endpoint -> node id seen there
 	failLog      map[netip.Addr]time.Time
+
+	// keepPion leaves every session's record layer with pion's Conn, as
+	// ipopd did before control.go (tests: a peer of an older version).
+	keepPion bool
 }
 
 // packetBuf is a send buffer: one datagram and the nonce scratch that
@@ -349,6 +360,13 @@ func (t *Transport) Stats() Stats {
 func (t *Transport) UpPeers() []*Peer { return *t.upPeers.Load() }
 
 // Peers returns every peer known, up or down.
+// Peer returns the peer with node id id, or nil if there is none.
+func (t *Transport) Peer(id string) *Peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.peers[id]
+}
+
 func (t *Transport) Peers() []*Peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -413,6 +431,9 @@ func (t *Transport) roles() uint8 {
 	}
 	if t.cfg.Relay {
 		r |= wire.RoleRelay
+	}
+	if t.cfg.Owner {
+		r |= wire.RoleOwner
 	}
 	return r
 }
@@ -488,21 +509,17 @@ func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn, fb path) (*sess
 		keys:    ks,
 		cipher:  state.CipherSuiteID.String(),
 		created: now,
-		fallback: func() path {
-			if p := vc.path(); p.relayed() {
-				return p
-			}
-			if fb.relayed() {
-				return fb
-			}
-			return path{}
-		}(),
-		done:   make(chan struct{}),
-		readyC: make(chan struct{}),
-		reasm:  newReassembler(t.maxFrame),
+		done:    make(chan struct{}),
+		readyC:  make(chan struct{}),
+		reasm:   newReassembler(t.maxFrame + originLen), // a reflected frame's bytes carry its origin
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
+	if p := vc.path(); p.relayed() {
+		s.fallback.Store(&p)
+	} else if fb.relayed() {
+		s.fallback.Store(&fb) // a redial keeps the relay of the session it replaces
+	}
 	if err := t.addSession(s); err != nil {
 		_ = conn.Close()
 		t.dropVconn(vc)
@@ -530,7 +547,7 @@ func (t *Transport) addSession(s *session) error {
 		t.peers[s.id.NodeID] = p
 	}
 	p.mu.Lock()
-	p.name, p.address, p.lastHandshake = s.id.Name, s.id.Address, time.Now()
+	p.name, p.address, p.pool, p.lastHandshake = s.id.Name, s.id.Address, s.id.Pool, time.Now()
 	p.mu.Unlock()
 	s.peer = p
 

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"crypto/rand"
 	"net"
 	"net/netip"
@@ -18,7 +19,9 @@ import (
 type vconn struct {
 	t      *Transport
 	client bool
-	buf    *packetio.Buffer
+	// buf queues the session's datagrams for pion's Conn; nil once the
+	// transport took the record layer over (sess is then set).
+	buf atomic.Pointer[packetio.Buffer]
 
 	ep atomic.Pointer[path] // where to send
 
@@ -32,6 +35,9 @@ type vconn struct {
 	mu         sync.Mutex
 	cids       [][cidLen]byte // every CID we handed out for this session
 	sentRandom []byte         // client only: the random of our ClientHello
+	holding    bool           // the record layer is changing hands: keep datagrams in held
+	held       [][]byte
+	sess       *session // set when the transport runs the session's record layer
 }
 
 // cidLen is the length of every Connection ID we issue (RFC 9146). Routing
@@ -43,8 +49,10 @@ const cidLen = 8
 const maxVconnBuffered = 256 << 10
 
 func newVconn(t *Transport, ep path, client bool) *vconn {
-	c := &vconn{t: t, client: client, buf: packetio.NewBuffer()}
-	c.buf.SetLimitSize(maxVconnBuffered)
+	c := &vconn{t: t, client: client}
+	b := packetio.NewBuffer()
+	b.SetLimitSize(maxVconnBuffered)
+	c.buf.Store(b)
 	c.ep.Store(&ep)
 	return c
 }
@@ -59,7 +67,20 @@ func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 // deliver queues one datagram for the DTLS session; when the session is
 // not reading fast enough the datagram is dropped, as the network would.
 func (c *vconn) deliver(b []byte) {
-	_, _ = c.buf.Write(b, nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.sess != nil:
+		c.sess.receiveControl(b)
+	case c.holding:
+		if len(c.held) < maxHeld {
+			c.held = append(c.held, bytes.Clone(b))
+		}
+	default:
+		if buf := c.buf.Load(); buf != nil {
+			_, _ = buf.Write(b, nil)
+		}
+	}
 }
 
 // generateCID is the DTLS Config.ConnectionIDGenerator: it makes a random
@@ -77,7 +98,11 @@ func (c *vconn) generateCID() []byte {
 }
 
 func (c *vconn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, _, err := c.buf.Read(p, nil)
+	buf := c.buf.Load()
+	if buf == nil {
+		return 0, nil, net.ErrClosed
+	}
+	n, _, err := buf.Read(p, nil)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -110,11 +135,19 @@ func (c *vconn) ourRandom() []byte {
 
 func (c *vconn) Close() error {
 	c.closed.Store(true)
-	return c.buf.Close()
+	if buf := c.buf.Load(); buf != nil {
+		return buf.Close()
+	}
+	return nil
 }
-func (c *vconn) LocalAddr() net.Addr                { return c.t.conn.LocalAddr() }
-func (c *vconn) SetDeadline(t time.Time) error      { return c.buf.SetReadDeadline(t) }
-func (c *vconn) SetReadDeadline(t time.Time) error  { return c.buf.SetReadDeadline(t) }
+func (c *vconn) LocalAddr() net.Addr           { return c.t.conn.LocalAddr() }
+func (c *vconn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+func (c *vconn) SetReadDeadline(t time.Time) error {
+	if buf := c.buf.Load(); buf != nil {
+		return buf.SetReadDeadline(t)
+	}
+	return nil
+}
 func (c *vconn) SetWriteDeadline(t time.Time) error { return nil }
 
 // DTLS record and handshake header offsets used by the demultiplexer.

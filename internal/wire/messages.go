@@ -34,10 +34,12 @@ const (
 	TypeRenewed     Type = 24 // owner -> member: the renewed certificate, or why not
 
 	// Discovery, with lighthouses.
+	// 31 was a whole directory pushed to every member: gone (O(N^2)).
 	TypeAnnounce     Type = 30 // member -> lighthouse: my candidate addresses
-	TypeDirectory    Type = 31 // lighthouse -> member: the members it knows and their candidates
 	TypePunchRequest Type = 32 // member -> lighthouse: help me reach this member directly
 	TypePunch        Type = 33 // lighthouse -> both members: probe these candidates now
+	TypeQuery        Type = 34 // member -> lighthouse: where is this member?
+	TypeQueryReply   Type = 35 // lighthouse -> member: the answer (also sent unasked to the member asked about)
 )
 
 func (t Type) String() string {
@@ -70,12 +72,14 @@ func (t Type) String() string {
 		return "renewed"
 	case TypeAnnounce:
 		return "announce"
-	case TypeDirectory:
-		return "directory"
 	case TypePunchRequest:
 		return "punch-request"
 	case TypePunch:
 		return "punch"
+	case TypeQuery:
+		return "query"
+	case TypeQueryReply:
+		return "query-reply"
 	}
 	return fmt.Sprintf("type(%d)", byte(t))
 }
@@ -101,8 +105,12 @@ type Hello struct {
 
 // Roles a member can play.
 const (
-	RoleLighthouse = 1 << 0 // keeps the directory, answers STUN, coordinates punching
+	RoleLighthouse = 1 << 0 // answers queries about members, answers STUN, coordinates punching
 	RoleRelay      = 1 << 1 // forwards datagrams between members
+	// RoleOwner: the sender holds the group CA key. A claim only, used to
+	// send owner requests (join forwarding, renewal) to one peer instead
+	// of all; what the owner answers is signed by the CA and checked.
+	RoleOwner = 1 << 2
 )
 
 // Ping asks for a Pong carrying the same Seq and Time.
@@ -183,17 +191,24 @@ type Announce struct {
 	Relayed []string `cbor:"2,keyasint,omitempty"`
 }
 
-// DirectoryEntry is one member in a Directory.
-type DirectoryEntry struct {
-	NodeID     string   `cbor:"1,keyasint"`
-	Name       string   `cbor:"2,keyasint,omitempty"`
-	Candidates []string `cbor:"3,keyasint,omitempty"`
-	Relayed    []string `cbor:"4,keyasint,omitempty"` // the member's TURN relayed addresses
+// Query asks a lighthouse about one member: a member looks up only the
+// members it has traffic for, so discovery costs O(1) messages per link,
+// whatever the size of the group.
+type Query struct {
+	NodeID string `cbor:"1,keyasint"`
 }
 
-// Directory lists the members a lighthouse has sessions with.
-type Directory struct {
-	Members []DirectoryEntry `cbor:"1,keyasint"`
+// QueryReply answers a Query. Found says whether the lighthouse has an up
+// session with the member (and so can relay to it and coordinate a
+// punch). A lighthouse also sends one, unasked, to the member that was
+// asked about, naming the asker: it lets that member's TURN allocation
+// admit the asker before its handshake arrives.
+type QueryReply struct {
+	NodeID     string   `cbor:"1,keyasint"`
+	Found      bool     `cbor:"2,keyasint,omitempty"`
+	Name       string   `cbor:"3,keyasint,omitempty"`
+	Candidates []string `cbor:"4,keyasint,omitempty"`
+	Relayed    []string `cbor:"5,keyasint,omitempty"` // the member's TURN relayed addresses
 }
 
 // PunchRequest asks a lighthouse to coordinate a direct path to Target.
@@ -208,8 +223,10 @@ type Punch struct {
 	Candidates []string `cbor:"2,keyasint,omitempty"`
 }
 
-// decOptions are the decoder's limits: a Directory (map, array of maps,
-// arrays of candidates) is the deepest message, at 4 levels.
+// decOptions are the decoder's limits. No message has more than 2 levels
+// (a map of arrays) or 16 entries in an array; the bounds leave room for
+// newer peers' additions and keep a hostile message cheap to refuse. No
+// message grows with the size of the group.
 var decOptions = cbor.DecOptions{
 	MaxDepth:    4,
 	MaxArrayLen: 64,
@@ -248,12 +265,14 @@ func Marshal(m any) ([]byte, error) {
 		t = TypeRenewed
 	case Announce, *Announce:
 		t = TypeAnnounce
-	case Directory, *Directory:
-		t = TypeDirectory
 	case PunchRequest, *PunchRequest:
 		t = TypePunchRequest
 	case Punch, *Punch:
 		t = TypePunch
+	case Query, *Query:
+		t = TypeQuery
+	case QueryReply, *QueryReply:
+		t = TypeQueryReply
 	default:
 		return nil, fmt.Errorf("wire: cannot marshal %T", m)
 	}
@@ -305,12 +324,14 @@ func Unmarshal(b []byte) (any, error) {
 		m = &Renewed{}
 	case TypeAnnounce:
 		m = &Announce{}
-	case TypeDirectory:
-		m = &Directory{}
 	case TypePunchRequest:
 		m = &PunchRequest{}
 	case TypePunch:
 		m = &Punch{}
+	case TypeQuery:
+		m = &Query{}
+	case TypeQueryReply:
+		m = &QueryReply{}
 	default:
 		return nil, fmt.Errorf("%w %d", ErrUnknownType, b[0])
 	}

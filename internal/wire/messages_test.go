@@ -24,7 +24,8 @@ func TestRoundTrip(t *testing.T) {
 		&Renew{ID: 1},
 		&Renewed{ID: 1, Cert: []byte{0x30}},
 		&Announce{Candidates: []string{"192.168.1.2:6464"}},
-		&Directory{Members: []DirectoryEntry{{NodeID: "0011223344556677", Name: "r2", Candidates: []string{"1.2.3.4:5"}}}},
+		&Query{NodeID: "0011223344556677"},
+		&QueryReply{NodeID: "0011223344556677", Found: true, Name: "r2", Candidates: []string{"1.2.3.4:5"}, Relayed: []string{"5.6.7.8:9"}},
 		&PunchRequest{Target: "0011223344556677"},
 		&Punch{NodeID: "0011223344556677", Candidates: []string{"1.2.3.4:5"}},
 		&Hello{Index: 1, Roles: RoleLighthouse | RoleRelay},
@@ -77,7 +78,11 @@ func TestMarshalRejectsOtherTypes(t *testing.T) {
 }
 
 func FuzzUnmarshal(f *testing.F) {
-	for _, m := range []any{&Hello{Index: 1, Instance: 2, Name: "x"}, &Ping{Seq: 1}, &Pong{}, &Bye{Reason: "r"}} {
+	for _, m := range []any{&Hello{Index: 1, Instance: 2, Name: "x"}, &Ping{Seq: 1}, &Pong{}, &Bye{Reason: "r"},
+		&Announce{Candidates: []string{"192.0.2.1:6464"}, Relayed: []string{"203.0.113.5:50000"}},
+		&Query{NodeID: "0011223344556677"},
+		&QueryReply{NodeID: "0011223344556677", Found: true, Name: "r2", Candidates: []string{"1.2.3.4:5"}, Relayed: []string{"5.6.7.8:9"}},
+		&Punch{NodeID: "0011223344556677", Candidates: []string{"1.2.3.4:5"}}} {
 		b, _ := Marshal(m)
 		f.Add(b)
 	}

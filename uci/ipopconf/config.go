@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/underlay"
@@ -34,13 +36,14 @@ type Config struct {
 	MSSClamp      bool            // mss_clamp: lower the MSS of TCP SYNs so segments fit one overlay record
 	FloodLimit    int             // flood_limit: broadcast/multicast frames/s per peer; 0 = unlimited
 	FloodBurst    int             // flood_burst: burst allowed above FloodLimit
+	FloodAllow    []string        // flood_allow: multicast groups that may cross the overlay; none = all
 	MACAging      time.Duration   // mac_aging: how long a learned MAC stays
 	Keepalive     time.Duration   // keepalive: interval on an idle link
 	ControlSocket string          // control_socket: path of the CLI socket
 	UbusSocket    string          // ubus_socket: ubusd's socket; "" = do not register on ubus
 	GoMemLimit    int64           // gomemlimit: bytes; 0 = Go's default
 	GOGC          int             // gogc: percent; 0 = Go's default, GOGCOff = off
-	Lighthouse    bool            // lighthouse: answer STUN, keep the member directory, coordinate punching
+	Lighthouse    bool            // lighthouse: answer STUN and queries about members, coordinate punching
 	Relay         bool            // relay: forward traffic between members that cannot reach each other (used when a lighthouse)
 	LinkIdle      time.Duration   // link_idle: close a link to a member after this long without frames (0 = never)
 	TURNServer    string          // turn_server: HOST:PORT of a TURN server (UDP); "" = none
@@ -229,6 +232,22 @@ var specs = []spec{
 	boolOpt("guard_dhcp", func(c *Config) *bool { return &c.GuardDHCP }),
 	boolOpt("guard_ra", func(c *Config) *bool { return &c.GuardRA }),
 	boolOpt("mss_clamp", func(c *Config) *bool { return &c.MSSClamp }),
+	{
+		name: "flood_allow",
+		list: true,
+		parse: func(c *Config, raw string) error {
+			c.FloodAllow = append(c.FloodAllow, raw)
+			return checkFloodAllow(raw)
+		},
+		check: func(c *Config) error {
+			var errs []error
+			for _, e := range c.FloodAllow {
+				errs = append(errs, checkFloodAllow(e))
+			}
+			return errors.Join(errs...)
+		},
+		format: func(c *Config) []string { return append([]string(nil), c.FloodAllow...) },
+	},
 	intOpt("flood_limit", 0, maxRate, "frames per second", func(c *Config) *int { return &c.FloodLimit }),
 	intOpt("flood_burst", 0, maxRate, "frames", func(c *Config) *int { return &c.FloodBurst }),
 	secondsOpt("mac_aging", 10, 86400, func(c *Config) *time.Duration { return &c.MACAging }),
@@ -385,6 +404,10 @@ func (c *Config) crossErrors() []*Error {
 	if c.FloodLimit > 0 && c.FloodBurst < 1 {
 		errs = append(errs, &Error{Option: "flood_burst", Err: invalid(fmt.Sprintf(
 			"%d is too small: it must be at least 1 when flood_limit is set (flood_limit 0 means unlimited)", c.FloodBurst))})
+	}
+	if len(c.FloodAllow) > 1 && slices.ContainsFunc(c.FloodAllow, func(e string) bool { return strings.EqualFold(strings.TrimSpace(e), "none") }) {
+		errs = append(errs, &Error{Option: "flood_allow", Err: invalid(
+			"'none' keeps every multicast group off the overlay and cannot be listed with other entries")})
 	}
 	if c.Bridge != "" && c.Bridge == c.Interface {
 		errs = append(errs, &Error{Option: "bridge", Err: invalid(fmt.Sprintf(
