@@ -233,8 +233,8 @@ func TestLoadErrors(t *testing.T) {
 		{"allocations garbage", owner, write(FileAllocations, []byte("[1,2]")), ErrCorrupt, "allocations.json: not valid JSON"},
 		{"allocations without owner", owner, write(FileAllocations, []byte(`{"nodes":[]}`)), ErrCorrupt, `allocations.json: does not record this node "owner"`},
 		{"allocations duplicate address", owner, write(FileAllocations, []byte(`{"nodes":[
-			{"name":"owner","address":"10.77.0.1","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"},
-			{"name":"bob","address":"10.77.0.1","node_id":"0123456789abcdef","serial":"2f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "address 10.77.0.1 appears twice"},
+			{"name":"owner","address":"10.77.0.1","pool":"10.77.1.0/24","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"},
+			{"name":"bob","address":"10.77.0.1","pool":"10.77.2.0/24","node_id":"0123456789abcdef","serial":"2f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "address 10.77.0.1 appears twice"},
 		{"allocations outside subnet", owner, write(FileAllocations, []byte(`{"nodes":[
 			{"name":"owner","address":"10.78.0.1","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "outside the group subnet"},
 		{"member with ca.key", member, write(FileCAKey, read(owner.Dir, FileCAKey)), ErrCorrupt, "ca.key exists but group.json says this node is not the group owner"},
