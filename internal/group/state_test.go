@@ -274,3 +274,33 @@ func TestStateStringHidesKeys(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseGroupFile feeds arbitrary bytes to parseGroupFile: it must
+// never panic, must tag every error with ErrCorrupt, and what it accepts
+// must encode and parse to the same file and plan, a plan whose router
+// range holds an address for every member and lies inside the subnet.
+func FuzzParseGroupFile(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, plan, err := parseGroupFile(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %q does not match ErrCorrupt", err)
+			}
+			return
+		}
+		g2, plan2, err := parseGroupFile(encodeGroupFile(g))
+		if err != nil {
+			t.Fatalf("re-parse of an encoded group.json: %v", err)
+		}
+		if g2.Name != g.Name || g2.Subnet != g.Subnet || g2.NodeName != g.NodeName || g2.Owner != g.Owner ||
+			(g.PoolSize == nil) != (g2.PoolSize == nil) || plan != plan2 {
+			t.Fatalf("round trip changed the file: %+v %v -> %+v %v", g, plan, g2, plan2)
+		}
+		if !plan.Subnet.Contains(plan.Routers.Addr()) || plan.Routers.Bits() < plan.Subnet.Bits() || plan.MaxMembers < 1 {
+			t.Fatalf("plan %+v", plan)
+		}
+		if hosts := 1<<(32-plan.Routers.Bits()) - 1; !plan.Legacy && plan.PoolSize != 0 && hosts < plan.MaxMembers {
+			t.Fatalf("plan %+v: %d router addresses", plan, hosts)
+		}
+	})
+}
