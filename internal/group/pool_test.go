@@ -51,8 +51,12 @@ func TestPoolScheme(t *testing.T) {
 				t.Errorf("plan %v, want routers %s, %d members", s.Layout, tt.routers, tt.max)
 			}
 			l, err := Load(s.Dir)
-			if err != nil || l.Pool != want {
-				t.Errorf("Load: pool %v, %v", l, err)
+			if err != nil || l.Pool != want || l.Layout != s.Layout || l.Layout.Legacy {
+				t.Fatalf("Load: pool %v, plan %+v, %v", l, l.Layout, err)
+			}
+			// The legacy rule gives the owner the same pool.
+			if old := makeLegacy(t, l); old.Pool != want || old.Layout.MaxMembers < tt.max {
+				t.Errorf("legacy: pool %s, plan %+v", old.Pool, old.Layout)
 			}
 		})
 	}
