@@ -18,7 +18,6 @@ import (
 
 	"github.com/ipopd/ipopd/internal/group"
 	"github.com/ipopd/ipopd/internal/netsim"
-	"github.com/ipopd/ipopd/internal/scale"
 	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
@@ -27,8 +26,8 @@ import (
 // the lighthouses, everyone else configured with the lighthouses as its
 // endpoints. Members can be stopped and started again with their state.
 
-// scaleSubnet is large enough for 1000 router addresses in its first
-// slice (see scale.Provisioner).
+// scaleSubnet holds the group; it is created for the number of members
+// measured, so every member gets its own DHCP pool (group.PlanLayout).
 var scaleSubnet = netip.MustParsePrefix("10.64.0.0/12")
 
 type scaleGroup struct {
@@ -38,7 +37,6 @@ type scaleGroup struct {
 	ms   []*scaleMember
 	lhs  []*scaleMember
 	logs *logTally
-	prov *scale.Provisioner
 }
 
 type scaleMember struct {
@@ -49,7 +47,6 @@ type scaleMember struct {
 	nodeID string
 	ip     netip.Addr // overlay address from the certificate
 	serial *big.Int
-	issued bool // in allocations.json (revocable by name)
 
 	mu     sync.Mutex // guards the fields below
 	d      *Daemon
@@ -69,26 +66,23 @@ func newScaleGroup(t *testing.T, n, lighthouses int) *scaleGroup {
 	t.Helper()
 	g := &scaleGroup{t: t, dir: t.TempDir(), net: netsim.New(), logs: newLogTally()}
 	now := time.Now()
-	owner, err := group.Create(filepath.Join(g.dir, "m0"), group.CreateOptions{Name: "scale", Subnet: scaleSubnet, NodeName: "m0", Now: now, LocalPrefixes: noPrefixes})
+	// The group is planned for n members: pools sized so that every one
+	// gets its DHCP slice (see group.PlanLayout).
+	owner, err := group.Create(filepath.Join(g.dir, "m0"), group.CreateOptions{Name: "scale", Subnet: scaleSubnet, NodeName: "m0", Now: now, LocalPrefixes: noPrefixes, Members: n})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if g.prov, err = scale.NewProvisioner(owner); err != nil {
 		t.Fatal(err)
 	}
 	bundles := make([][]byte, n)
 	for i := 1; i < n; i++ {
-		if bundles[i], err = g.prov.Bundle(fmt.Sprintf("m%d", i), i, now); err != nil {
+		if bundles[i], err = owner.Issue(fmt.Sprintf("m%d", i), netip.Addr{}, now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var lhEPs []string
 	for i := 0; i < n; i++ {
 		m := &scaleMember{i: i, name: fmt.Sprintf("m%d", i), addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte((i + 1) >> 8), byte(i + 1)}), 6464)}
 		g.ms = append(g.ms, m)
 		if i >= 1 && i <= lighthouses {
 			g.lhs = append(g.lhs, m)
-			lhEPs = append(lhEPs, m.addr.String())
 		}
 	}
 	// Installing is file work per member: in parallel.
@@ -117,7 +111,6 @@ func newScaleGroup(t *testing.T, n, lighthouses int) *scaleGroup {
 			t.Fatal(err)
 		}
 		m.nodeID, m.ip, m.serial = st.NodeID, st.Address, st.NodeCert.SerialNumber
-		m.issued = m.i == 0 || g.prov.FullAt == 0 || m.i < g.prov.FullAt
 		cfg := ipopconf.Default()
 		cfg.ControlSocket, cfg.UbusSocket = "", ""
 		for _, lh := range g.lhs {
