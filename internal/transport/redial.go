@@ -69,16 +69,17 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 	if q.pings >= 2 && silent >= int64(quietRedial) && sincePing >= max(int64(pongWait), 2*s.peer.rtt.Load()) {
 		p := s.vc.path()
 		var via path // the relay to try when the direct path does not answer
-		if fb := s.fallback.Load(); fb != nil && fb.relayed() && !p.relayed() {
+		if fb, ok := t.relayFor(s); ok && !p.relayed() {
 			// Nothing at all arrives on the direct path: the peer's
 			// address moved, or a NAT on the way lost our mapping and
-			// filters the peer's records. The relay still reaches it.
-			s.changePath(*fb, now)
+			// filters the peer's records. A relay still reaches it.
+			s.changePath(fb, now)
+			s.fallback.Store(&fb)
 			s.mu.Lock()
 			s.probeUntil = now + int64(probeBurst)
 			s.mu.Unlock()
 			t.log.Info("direct path silent, back to the relay", s.logAttrs()...)
-			via = *fb
+			via = fb
 		}
 		if now >= q.nextDial && q.dialing.CompareAndSwap(false, true) {
 			q.nextDial = now + int64(directRedial+redialTimeout)
@@ -132,4 +133,29 @@ func (t *Transport) redial(s *session, q *quietState, p, via path) {
 	if err != nil {
 		t.log.Debug("new handshake with a silent peer failed", append(s.logAttrs(), "err", err)...)
 	}
+}
+
+// relayFor is the relayed path to reach session s's peer when its direct
+// path went silent: the session's fallback if that relay is up and is not
+// the peer itself (a session made directly with a lighthouse records the
+// lighthouse as its own relay: useless once its address moved), else any
+// other up relay, which reaches every member registered with it.
+func (t *Transport) relayFor(s *session) (path, bool) {
+	if fb := s.fallback.Load(); fb != nil {
+		switch {
+		case fb.turn:
+			return *fb, true
+		case fb.relay != nil && fb.relay != s.peer && fb.relay.active.Load() != nil:
+			return *fb, true
+		}
+	}
+	num, ok := nodeNum(s.peer.NodeID)
+	if !ok {
+		return path{}, false
+	}
+	alt := t.relayOtherThan(s.peer)
+	if alt == nil {
+		return path{}, false
+	}
+	return alt.relayPath(num), true
 }
