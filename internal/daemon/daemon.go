@@ -187,11 +187,13 @@ func (d *Daemon) startMemberLocked() error {
 			d.event("ipop.peer.down", peerEvent(p))
 		},
 		Lighthouse: cfg.Lighthouse,
-		Relay:      cfg.Relay,
-		Owner:      st.Owner(),
-		OnControl:  d.onControl,
-		OnJoin:     d.onJoin,
-		PathOK:     m.filter.ok,
+		// relay applies to lighthouses only (docs/config.md): a member
+		// that says it relays is picked by others when a relay dies.
+		Relay:     cfg.Relay && cfg.Lighthouse,
+		Owner:     st.Owner(),
+		OnControl: d.onControl,
+		OnJoin:    d.onJoin,
+		PathOK:    m.filter.ok,
 	})
 	if err != nil {
 		conn.Close()
