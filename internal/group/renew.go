@@ -142,6 +142,7 @@ func (s *State) reissue(allocs []Allocation, i int, old *x509.Certificate, now t
 	allocs[i].PastSerials = append(slices.Clone(a.PastSerials), a.Serial)
 	allocs[i].Serial = serialHex(cert)
 	allocs[i].IssuedAt = now.UTC()
+	allocs[i].Cert = nil
 	return cert, allocs, nil
 }
 
