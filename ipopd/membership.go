@@ -36,7 +36,7 @@ func cmdInvite(args []string) error {
 	config, state := commonFlags(c)
 	ttl := c.fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	uses := c.fs.Int("uses", 1, "how many routers may join with it")
-	name := c.fs.String("name", "", "a `hint` of who it is for (shown in --list)")
+	name := c.fs.String("name", "", "the `name` the new router gets in the group (default: its host name,\nwith a suffix such as -2 if taken)")
 	var eps stringList
 	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one (repeatable; default: this router's addresses)")
 	list := c.fs.Bool("list", false, "list the invites instead")
@@ -131,7 +131,7 @@ func mustDuration(s string) time.Duration {
 func cmdJoin(args []string) error {
 	c := newCommand("join", "TOKEN", "Join a group with an invite token from its owner.")
 	config, state := commonFlags(c)
-	name := c.fs.String("name", "", "this router's `name` in the group (default: host name)")
+	name := c.fs.String("name", "", "the `name` this router proposes (default: host name); the owner's name\nin the invite wins, and a taken name gets a suffix such as -2")
 	pos, err := c.parseN(args, 1)
 	if err != nil {
 		return err
@@ -140,17 +140,21 @@ func cmdJoin(args []string) error {
 		return err // a typo is reported before anything else happens
 	}
 	if daemonUp(*config) {
-		var res map[string]string
+		var res daemon.JoinReply
 		if err := callArgs(*config, "join", map[string]string{"token": pos[0], "name": *name}, &res, 60*time.Second); err != nil {
 			return err
 		}
-		fmt.Printf("joined group %q as %q, address %s; the daemon is running as a member\n", res["group"], res["name"], res["address"])
+		fmt.Printf("%s; the daemon is running as a member\n", res.Message())
 		return nil
 	}
 	tok, _ := group.DecodeToken(pos[0])
+	proposed, err := daemon.ProposedName(*name)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := daemon.JoinGroup(ctx, *state, tok, *name)
+	st, err := daemon.JoinGroup(ctx, *state, tok, proposed)
 	if err != nil {
 		return err
 	}
@@ -166,7 +170,8 @@ func cmdJoin(args []string) error {
 	if err := ipopconf.Save(*config, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "ipopd: joined, but could not add the endpoints to %s: %v\n", *config, err)
 	}
-	fmt.Printf("joined group %q as %q, address %s; start the daemon (ipopd run, or /etc/init.d/ipopd start)\n", st.Name, st.NodeName, st.Address)
+	res := daemon.JoinReply{Group: st.Name, Name: st.NodeName, Address: st.Address.String(), Proposed: proposed}
+	fmt.Printf("%s; start the daemon (ipopd run, or /etc/init.d/ipopd start)\n", res.Message())
 	return nil
 }
 

@@ -98,11 +98,15 @@ func (d *Daemon) handle(ctx context.Context, method string, args json.RawMessage
 		}
 		ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
-		st, err := d.Join(ctx, a.Token, a.Name)
+		proposed, err := ProposedName(a.Name)
+		if err != nil {
+			return nil, badArgs{err.Error()}
+		}
+		st, err := d.Join(ctx, a.Token, proposed)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"group": st.Name, "name": st.NodeName, "address": st.Address.String()}, nil
+		return JoinReply{Group: st.Name, Name: st.NodeName, Address: st.Address.String(), Proposed: proposed}, nil
 	case "leave":
 		return struct{}{}, d.Leave()
 	case "revoke":

@@ -36,6 +36,9 @@ type Allocation struct {
 	// next shows up with an older one (see PendingCert). A renewal clears
 	// it, since the member asked for and got that certificate itself.
 	Cert []byte `json:"cert,omitempty"`
+	// Renamed is set by Rename: the member may still hold a certificate
+	// with an older name (see RenamedCert). A renewal clears it.
+	Renamed bool `json:"renamed,omitempty"`
 }
 
 // currentCert parses Cert; nil when there is none.
