@@ -228,6 +228,40 @@ func cmdRevoke(args []string) error {
 	return nil
 }
 
+func cmdRename(args []string) error {
+	c := newCommand("rename", "NODE NEWNAME", "Rename a member (owner only; NODE is its name or node id). The old name is\nfree at once; the member gets a certificate with the new name (same key,\naddress and pool) over its link, at once if it is online, else when it next\nconnects to the owner.")
+	config, state := commonFlags(c)
+	pos, err := c.parseN(args, 2)
+	if err != nil {
+		return err
+	}
+	if err := group.ValidateName(pos[1]); err != nil {
+		return usageError{fmt.Sprintf("rename: new name: %v", err)}
+	}
+	if daemonUp(*config) {
+		var r daemon.RenameReply
+		if err := callArgs(*config, "rename", map[string]string{"node": pos[0], "name": pos[1]}, &r, 20*time.Second); err != nil {
+			return err
+		}
+		when := "it gets its new certificate when it next connects"
+		if r.Delivered {
+			when = "its new certificate was sent over its link"
+		}
+		fmt.Printf("renamed %q to %q (node id %s); %s\n", r.OldName, r.NewName, r.NodeID, when)
+		return nil
+	}
+	st, err := group.Load(*state)
+	if err != nil {
+		return err
+	}
+	r, err := st.Rename(pos[0], pos[1], time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("renamed %q to %q (node id %s); the member gets its new certificate when the daemon runs and it connects\n", r.OldName, r.NewName, r.NodeID)
+	return nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 

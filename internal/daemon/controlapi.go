@@ -14,7 +14,7 @@ import (
 )
 
 // Methods lists the control API, which ubus exposes as object "ipop".
-var Methods = []string{"status", "peers", "invite", "invites", "invite_cancel", "join", "leave", "revoke"}
+var Methods = []string{"status", "peers", "invite", "invites", "invite_cancel", "join", "leave", "revoke", "rename"}
 
 // InviteArgs are the arguments of "invite".
 type InviteArgs struct {
@@ -120,6 +120,15 @@ func (d *Daemon) handle(ctx context.Context, method string, args json.RawMessage
 			return nil, badArgs{"revoke needs a node (name or node id)"}
 		}
 		return struct{}{}, d.Revoke(a.Node)
+	case "rename":
+		var a renameArgs
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		if err := a.check(); err != nil {
+			return nil, err
+		}
+		return d.Rename(a.Node, a.Name)
 	}
 	return nil, fmt.Errorf("%w %q (known: %v)", control.ErrUnknownMethod, method, Methods)
 }

@@ -49,6 +49,7 @@ func (d *Daemon) onPeerUp(p *transport.Peer) {
 	if crl := st.CRL(); crl != nil {
 		_ = m.tr.SendControl(p, &wire.CRL{CRL: crl})
 	}
+	d.onPeerUpRenamed(st, m, p)
 }
 
 // onControl handles member-to-member control messages.
@@ -95,7 +96,16 @@ func (d *Daemon) onControl(p *transport.Peer, msg any) {
 		}
 		_ = m.tr.SendControl(p, reply)
 	case *wire.Renewed:
-		deliver(msg.ID, msg)
+		if msg.ID != 0 {
+			deliver(msg.ID, msg)
+			break
+		}
+		// Id 0: pushed by the owner after a rename. Only the owner signs,
+		// and InstallRenamed checks the certificate is this node's and
+		// newer, so a replayed or foreign one changes nothing.
+		if err := d.installCert(msg.Cert, "pushed"); err != nil {
+			d.log.Warn("certificate from the owner not installed", "from", p.DisplayName(), "err", err)
+		}
 	}
 }
 
@@ -275,12 +285,10 @@ func (d *Daemon) maybeRenew() {
 		d.log.Warn("certificate renewal refused", "reason", r.Error)
 		return
 	}
-	if err := st.InstallRenewed(r.Cert, time.Now()); err != nil {
+	// The answer may carry a new name, if the owner renamed us meanwhile.
+	if err := d.installCert(r.Cert, "renewed"); err != nil {
 		d.log.Warn("renewed certificate not installed", "err", err)
-		return
 	}
-	m.tr.SetCertificate(st.TLSCertificate())
-	d.log.Info("certificate renewed", "valid_until", st.NodeCert.NotAfter.Format(time.RFC3339))
 }
 
 // Join joins the group of a token: only when not yet a member. On success

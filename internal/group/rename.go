@@ -242,7 +242,7 @@ func (s *State) renamedCertLocked(allocs []Allocation, i int, cert *x509.Certifi
 // InstallRenamed installs, on a member, a certificate the owner pushed or
 // answered a Renew with: signed by the group CA for this node's key, node
 // id, address and pool, valid at now, not revoked, and expiring later than
-// the installed one; its name may differ from the current one (a rename),
+// the installed one (or with it, for a new name); its name may differ from the current one (a rename),
 // in which case group.json changes with node.crt in one commit. It
 // returns the new state and leaves s as it was, so that goroutines that
 // hold s see a consistent value; the caller swaps in the result.
@@ -287,7 +287,9 @@ func (s *State) InstallRenamed(certDER []byte, now time.Time) (*State, error) {
 	if disk.Equal(cert) {
 		return s, nil
 	}
-	if !cert.NotAfter.After(disk.NotAfter) {
+	// Newer expires later; a rename right after the last issue may expire
+	// in the same second (validity is kept in whole seconds).
+	if cert.NotAfter.Before(disk.NotAfter) || (cert.NotAfter.Equal(disk.NotAfter) && m.Name == s.NodeName) {
 		return nil, errorf(ErrInvalidOption, "group: certificate from the owner expires at %s, not after the installed one (%s)",
 			cert.NotAfter.UTC().Format(time.RFC3339), disk.NotAfter.UTC().Format(time.RFC3339))
 	}
