@@ -38,7 +38,7 @@ func cmdInvite(args []string) error {
 	uses := c.fs.Int("uses", 1, "how many routers may join with it")
 	name := c.fs.String("name", "", "the `name` the new router gets in the group (default: its host name,\nwith a suffix such as -2 if taken)")
 	var eps stringList
-	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one (repeatable; default: this router's addresses)")
+	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one: an address or a DNS name\n(repeatable, or several separated by commas; default: the public address a\nlighthouse reported, the WAN address and this router's other addresses)")
 	list := c.fs.Bool("list", false, "list the invites instead")
 	cancel := c.fs.String("cancel", "", "cancel the invite with this `id`")
 	_, err := c.parseN(args, 0)
@@ -76,7 +76,16 @@ func cmdInvite(args []string) error {
 		}
 		return st.CancelInvite(*cancel)
 	}
-	a := daemon.InviteArgs{TTL: ttl.String(), Uses: *uses, Name: *name, Endpoints: eps}
+	parsed, err := group.ParseEndpoints(strings.Join(eps, ","))
+	if err != nil {
+		return usageError{fmt.Sprintf("invite: --endpoint: %v", err)}
+	}
+	if *name != "" {
+		if err := group.ValidateName(*name); err != nil {
+			return usageError{fmt.Sprintf("invite: --name: %v", err)}
+		}
+	}
+	a := daemon.InviteArgs{TTL: ttl.String(), Uses: *uses, Name: *name, Endpoints: parsed}
 	var res daemon.InviteResult
 	if daemonUp(*config) {
 		err = callArgs(*config, "invite", a, &res, 10*time.Second)
@@ -86,7 +95,11 @@ func cmdInvite(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "invite %s, valid until %s; on the new router run:\n", res.ID, res.Expires.Format(time.RFC3339))
+	fmt.Fprintf(os.Stderr, "invite %s, valid until %s, reaching this router at %s", res.ID, res.Expires.Format(time.RFC3339), strings.Join(res.Endpoints, ", "))
+	if res.Name != "" {
+		fmt.Fprintf(os.Stderr, "; the new router will be %q", res.Name)
+	}
+	fmt.Fprintln(os.Stderr, "; on the new router run:")
 	fmt.Println(res.Token)
 	return nil
 }
@@ -117,7 +130,7 @@ func offlineInvite(config, state string, a daemon.InviteArgs) (daemon.InviteResu
 	if err != nil {
 		return daemon.InviteResult{}, err
 	}
-	return daemon.InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+	return daemon.InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires, Name: a.Name, Endpoints: tok.Endpoints}, nil
 }
 
 func mustDuration(s string) time.Duration {

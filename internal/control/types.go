@@ -17,6 +17,12 @@ type Status struct {
 	Peers     int               `json:"peers"`
 	MACs      int               `json:"macs"`
 	Counters  map[string]uint64 `json:"counters"`
+	// PublicEndpoint is the address and port a lighthouse reported for
+	// this router's socket (its NAT's mapping); empty until one did.
+	PublicEndpoint string `json:"public_endpoint,omitempty"`
+	// WANEndpoint is this router's address on its default route with the
+	// listen port, when that is an underlay address.
+	WANEndpoint string `json:"wan_endpoint,omitempty"`
 }
 
 // Peer is one element of the answer to "peers".

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/control"
@@ -26,9 +27,11 @@ type InviteArgs struct {
 
 // InviteResult answers "invite".
 type InviteResult struct {
-	Token   string    `json:"token"`
-	ID      string    `json:"id"`
-	Expires time.Time `json:"expires"`
+	Token     string    `json:"token"`
+	ID        string    `json:"id"`
+	Expires   time.Time `json:"expires"`
+	Name      string    `json:"name,omitempty"` // the name the new router gets
+	Endpoints []string  `json:"endpoints"`      // where the token tells it to reach this router
 }
 
 // badArgs marks an argument error (ubus: INVALID_ARGUMENT).
@@ -152,12 +155,20 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 	if a.Uses < 0 {
 		return InviteResult{}, badArgs{"uses must be positive"}
 	}
-	eps := a.Endpoints
+	// Endpoints are checked here with messages for people (LuCI shows
+	// them); a list with only blanks means none.
+	eps, err := group.ParseEndpoints(strings.Join(a.Endpoints, ","))
+	if err != nil {
+		return InviteResult{}, err
+	}
 	if len(eps) == 0 {
 		d.mu.Lock()
 		cfg := d.cfg
 		d.mu.Unlock()
-		eps = LocalEndpoints(cfg, st.Subnet)
+		eps = d.inviteEndpoints(cfg, st.Subnet)
+		if len(eps) > group.MaxEndpoints {
+			eps = eps[:group.MaxEndpoints]
+		}
 	}
 	if len(eps) == 0 {
 		return InviteResult{}, errors.New("no address of this router to put in the invite: give endpoints (HOST:PORT where others reach it)")
@@ -166,7 +177,7 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 	if err != nil {
 		return InviteResult{}, err
 	}
-	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires, Name: a.Name, Endpoints: tok.Endpoints}, nil
 }
 
 func (d *Daemon) controlStatus() control.Status {
@@ -202,20 +213,34 @@ func (d *Daemon) controlStatus() control.Status {
 	for k, v := range st.Switch {
 		c[k] = v
 	}
+	var public, wan string
+	if ap, ok := d.publicEndpoint(); ok {
+		public = ap.String()
+	}
+	d.mu.Lock()
+	cfg, gs := d.cfg, d.state
+	d.mu.Unlock()
+	if gs != nil {
+		if ap, ok := wanEndpoint(cfg, gs.Subnet); ok {
+			wan = ap.String()
+		}
+	}
 	return control.Status{
-		State:     "running",
-		Group:     st.Group,
-		NodeID:    st.NodeID,
-		Name:      st.NodeName,
-		Address:   st.Address.String(),
-		Owner:     st.Owner,
-		Listen:    st.Listen,
-		Version:   d.opts.Version,
-		UptimeSec: int64(st.Uptime.Seconds()),
-		PeersUp:   up,
-		Peers:     len(st.Peers),
-		MACs:      st.MACs,
-		Counters:  c,
+		PublicEndpoint: public,
+		WANEndpoint:    wan,
+		State:          "running",
+		Group:          st.Group,
+		NodeID:         st.NodeID,
+		Name:           st.NodeName,
+		Address:        st.Address.String(),
+		Owner:          st.Owner,
+		Listen:         st.Listen,
+		Version:        d.opts.Version,
+		UptimeSec:      int64(st.Uptime.Seconds()),
+		PeersUp:        up,
+		Peers:          len(st.Peers),
+		MACs:           st.MACs,
+		Counters:       c,
 	}
 }
 

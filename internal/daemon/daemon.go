@@ -52,6 +52,7 @@ type Daemon struct {
 	joining   bool
 
 	ren    renames                    // owner: renamed members (rename.go)
+	pub    publicAddr                 // what a lighthouse reported (public.go)
 	events atomic.Pointer[ubusEvents] // set once ubus is started; read without mu
 }
 

@@ -50,6 +50,7 @@ func (d *Daemon) onPeerUp(p *transport.Peer) {
 		_ = m.tr.SendControl(p, &wire.CRL{CRL: crl})
 	}
 	d.onPeerUpRenamed(st, m, p)
+	d.onPeerUpPublic(m, p)
 }
 
 // onControl handles member-to-member control messages.
