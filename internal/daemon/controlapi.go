@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -156,10 +157,20 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 		return InviteResult{}, badArgs{"uses must be positive"}
 	}
 	// Endpoints are checked here with messages for people (LuCI shows
-	// them); a list with only blanks means none.
-	eps, err := group.ParseEndpoints(strings.Join(a.Endpoints, ","))
-	if err != nil {
-		return InviteResult{}, err
+	// them); blanks are skipped, so a list of only blanks means none.
+	var eps []string
+	for i, e := range a.Endpoints {
+		e = strings.TrimSpace(e)
+		if e == "" || slices.Contains(eps, e) {
+			continue
+		}
+		if err := group.ValidateEndpoint(e); err != nil {
+			return InviteResult{}, fmt.Errorf("endpoint %d: %w", i+1, err)
+		}
+		eps = append(eps, e)
+	}
+	if len(eps) > group.MaxEndpoints {
+		return InviteResult{}, fmt.Errorf("%d endpoints; an invite carries at most %d", len(eps), group.MaxEndpoints)
 	}
 	if len(eps) == 0 {
 		d.mu.Lock()
