@@ -238,3 +238,51 @@ func TestGroupCreatePoolSize(t *testing.T) {
 		t.Error("a refused issue changed the state")
 	}
 }
+
+// TestRenameOffline: 'ipopd rename' with no daemon renames in the state
+// directory; the old name is free for 'group issue' at once, and a taken
+// name given to 'group issue' or 'rename' is refused saying why.
+func TestRenameOffline(t *testing.T) {
+	dir := t.TempDir()
+	owner := filepath.Join(dir, "owner")
+	config := writeFile(t, dir, "ipop", "config ipopd 'main'\n\toption control_socket '"+filepath.Join(dir, "no.sock")+"'\n", 0o600)
+	if err := run([]string{"group", "create", "--name", "home", "--subnet", "10.254.0.0/16", "--node-name", "r1", "--state", owner}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"OpenWrt", "r3"} {
+		if err := run([]string{"group", "issue", "--name", n, "--out", filepath.Join(dir, n), "--state", owner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := run([]string{"group", "issue", "--name", "openwrt", "--out", filepath.Join(dir, "again"), "--state", owner})
+	if err == nil || !strings.Contains(err.Error(), `node name "openwrt" was already issued (as "OpenWrt"`) || !strings.Contains(err.Error(), "ipopd rename OpenWrt NEWNAME") {
+		t.Errorf("issue of a taken name: %v", err)
+	}
+	if err := run([]string{"rename", "OpenWrt", "r3", "-c", config, "--state", owner}); err == nil || !strings.Contains(err.Error(), `the name "r3" is taken`) {
+		t.Errorf("rename to a taken name: %v", err)
+	}
+	if err := run([]string{"rename", "OpenWrt", "bad name", "-c", config, "--state", owner}); err == nil || !strings.Contains(err.Error(), "new name") {
+		t.Errorf("rename to a bad name: %v", err)
+	}
+	if err := run([]string{"rename", "OpenWrt", "garage", "-c", config, "--state", owner}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"group", "issue", "--name", "OpenWrt", "--out", filepath.Join(dir, "new"), "--state", owner}); err != nil {
+		t.Errorf("issue of the freed name: %v", err)
+	}
+	st, err := group.Load(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs, err := st.Allocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range allocs {
+		names = append(names, a.Name)
+	}
+	if strings.Join(names, " ") != "r1 garage r3 OpenWrt" {
+		t.Errorf("allocations %q", names)
+	}
+}

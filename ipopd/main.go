@@ -35,6 +35,7 @@ Commands:
   join TOKEN        join a group with an invite token
   leave             leave the group
   revoke NODE       revoke a member (owner)
+  rename NODE NAME  rename a member (owner): a new certificate with the new name
   version           print the version
   selftest          check ciphers, UCI, blobmsg and a DTLS handshake on this machine
 
@@ -91,6 +92,8 @@ func run(args []string) error {
 		return cmdLeave(args[1:])
 	case "revoke":
 		return cmdRevoke(args[1:])
+	case "rename":
+		return cmdRename(args[1:])
 	case "group":
 		if len(args) < 2 {
 			return usageError{"group needs a subcommand: create, issue, install or show"}

@@ -36,9 +36,9 @@ func cmdInvite(args []string) error {
 	config, state := commonFlags(c)
 	ttl := c.fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
 	uses := c.fs.Int("uses", 1, "how many routers may join with it")
-	name := c.fs.String("name", "", "a `hint` of who it is for (shown in --list)")
+	name := c.fs.String("name", "", "the `name` the new router gets in the group (default: its host name,\nwith a suffix such as -2 if taken)")
 	var eps stringList
-	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one (repeatable; default: this router's addresses)")
+	c.fs.Var(&eps, "endpoint", "`HOST:PORT` where the new router reaches this one: an address or a DNS name\n(repeatable, or several separated by commas; default: the public address a\nlighthouse reported, the WAN address and this router's other addresses)")
 	list := c.fs.Bool("list", false, "list the invites instead")
 	cancel := c.fs.String("cancel", "", "cancel the invite with this `id`")
 	_, err := c.parseN(args, 0)
@@ -76,7 +76,16 @@ func cmdInvite(args []string) error {
 		}
 		return st.CancelInvite(*cancel)
 	}
-	a := daemon.InviteArgs{TTL: ttl.String(), Uses: *uses, Name: *name, Endpoints: eps}
+	parsed, err := group.ParseEndpoints(strings.Join(eps, ","))
+	if err != nil {
+		return usageError{fmt.Sprintf("invite: --endpoint: %v", err)}
+	}
+	if *name != "" {
+		if err := group.ValidateName(*name); err != nil {
+			return usageError{fmt.Sprintf("invite: --name: %v", err)}
+		}
+	}
+	a := daemon.InviteArgs{TTL: ttl.String(), Uses: *uses, Name: *name, Endpoints: parsed}
 	var res daemon.InviteResult
 	if daemonUp(*config) {
 		err = callArgs(*config, "invite", a, &res, 10*time.Second)
@@ -86,7 +95,11 @@ func cmdInvite(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "invite %s, valid until %s; on the new router run:\n", res.ID, res.Expires.Format(time.RFC3339))
+	fmt.Fprintf(os.Stderr, "invite %s, valid until %s, reaching this router at %s", res.ID, res.Expires.Format(time.RFC3339), strings.Join(res.Endpoints, ", "))
+	if res.Name != "" {
+		fmt.Fprintf(os.Stderr, "; the new router will be %q", res.Name)
+	}
+	fmt.Fprintln(os.Stderr, "; on the new router run:")
 	fmt.Println(res.Token)
 	return nil
 }
@@ -117,7 +130,7 @@ func offlineInvite(config, state string, a daemon.InviteArgs) (daemon.InviteResu
 	if err != nil {
 		return daemon.InviteResult{}, err
 	}
-	return daemon.InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+	return daemon.InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires, Name: a.Name, Endpoints: tok.Endpoints}, nil
 }
 
 func mustDuration(s string) time.Duration {
@@ -131,7 +144,7 @@ func mustDuration(s string) time.Duration {
 func cmdJoin(args []string) error {
 	c := newCommand("join", "TOKEN", "Join a group with an invite token from its owner.")
 	config, state := commonFlags(c)
-	name := c.fs.String("name", "", "this router's `name` in the group (default: host name)")
+	name := c.fs.String("name", "", "the `name` this router proposes (default: host name); the owner's name\nin the invite wins, and a taken name gets a suffix such as -2")
 	pos, err := c.parseN(args, 1)
 	if err != nil {
 		return err
@@ -140,17 +153,21 @@ func cmdJoin(args []string) error {
 		return err // a typo is reported before anything else happens
 	}
 	if daemonUp(*config) {
-		var res map[string]string
+		var res daemon.JoinReply
 		if err := callArgs(*config, "join", map[string]string{"token": pos[0], "name": *name}, &res, 60*time.Second); err != nil {
 			return err
 		}
-		fmt.Printf("joined group %q as %q, address %s; the daemon is running as a member\n", res["group"], res["name"], res["address"])
+		fmt.Printf("%s; the daemon is running as a member\n", res.Message())
 		return nil
 	}
 	tok, _ := group.DecodeToken(pos[0])
+	proposed, err := daemon.ProposedName(*name)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	st, err := daemon.JoinGroup(ctx, *state, tok, *name)
+	st, err := daemon.JoinGroup(ctx, *state, tok, proposed)
 	if err != nil {
 		return err
 	}
@@ -166,7 +183,8 @@ func cmdJoin(args []string) error {
 	if err := ipopconf.Save(*config, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "ipopd: joined, but could not add the endpoints to %s: %v\n", *config, err)
 	}
-	fmt.Printf("joined group %q as %q, address %s; start the daemon (ipopd run, or /etc/init.d/ipopd start)\n", st.Name, st.NodeName, st.Address)
+	res := daemon.JoinReply{Group: st.Name, Name: st.NodeName, Address: st.Address.String(), Proposed: proposed}
+	fmt.Printf("%s; start the daemon (ipopd run, or /etc/init.d/ipopd start)\n", res.Message())
 	return nil
 }
 
@@ -220,6 +238,40 @@ func cmdRevoke(args []string) error {
 		return err
 	}
 	fmt.Printf("revoked %s\n", pos[0])
+	return nil
+}
+
+func cmdRename(args []string) error {
+	c := newCommand("rename", "NODE NEWNAME", "Rename a member (owner only; NODE is its name or node id). The old name is\nfree at once; the member gets a certificate with the new name (same key,\naddress and pool) over its link, at once if it is online, else when it next\nconnects to the owner.")
+	config, state := commonFlags(c)
+	pos, err := c.parseN(args, 2)
+	if err != nil {
+		return err
+	}
+	if err := group.ValidateName(pos[1]); err != nil {
+		return usageError{fmt.Sprintf("rename: new name: %v", err)}
+	}
+	if daemonUp(*config) {
+		var r daemon.RenameReply
+		if err := callArgs(*config, "rename", map[string]string{"node": pos[0], "name": pos[1]}, &r, 20*time.Second); err != nil {
+			return err
+		}
+		when := "it gets its new certificate when it next connects"
+		if r.Delivered {
+			when = "its new certificate was sent over its link"
+		}
+		fmt.Printf("renamed %q to %q (node id %s); %s\n", r.OldName, r.NewName, r.NodeID, when)
+		return nil
+	}
+	st, err := group.Load(*state)
+	if err != nil {
+		return err
+	}
+	r, err := st.Rename(pos[0], pos[1], time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("renamed %q to %q (node id %s); the member gets its new certificate when the daemon runs and it connects\n", r.OldName, r.NewName, r.NodeID)
 	return nil
 }
 

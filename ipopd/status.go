@@ -45,6 +45,12 @@ func cmdStatus(args []string) error {
 	}
 	fmt.Printf("state:    %s\ngroup:    %s\nnode:     %s (%s)\naddress:  %s\nlisten:   %s\nuptime:   %s\npeers:    %d up of %d\nmacs:     %d learned\n",
 		st.State, st.Group, st.Name, st.NodeID, st.Address, st.Listen, time.Duration(st.UptimeSec)*time.Second, st.PeersUp, st.Peers, st.MACs)
+	if st.PublicEndpoint != "" {
+		fmt.Printf("public:   %s (as a lighthouse sees this router)\n", st.PublicEndpoint)
+	}
+	if st.WANEndpoint != "" {
+		fmt.Printf("wan:      %s\n", st.WANEndpoint)
+	}
 	return nil
 }
 

@@ -20,6 +20,12 @@ type Status struct {
 	// Goroutines is the daemon's goroutine count: flat over time when
 	// nothing leaks (the chaos soak checks it).
 	Goroutines int `json:"goroutines"`
+	// PublicEndpoint is the address and port a lighthouse reported for
+	// this router's socket (its NAT's mapping); empty until one did.
+	PublicEndpoint string `json:"public_endpoint,omitempty"`
+	// WANEndpoint is this router's address on its default route with the
+	// listen port, when that is an underlay address.
+	WANEndpoint string `json:"wan_endpoint,omitempty"`
 }
 
 // Peer is one element of the answer to "peers".

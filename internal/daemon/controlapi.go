@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ipopd/ipopd/internal/control"
@@ -15,7 +17,7 @@ import (
 )
 
 // Methods lists the control API, which ubus exposes as object "ipop".
-var Methods = []string{"status", "peers", "invite", "invites", "invite_cancel", "join", "leave", "revoke"}
+var Methods = []string{"status", "peers", "invite", "invites", "invite_cancel", "join", "leave", "revoke", "rename"}
 
 // InviteArgs are the arguments of "invite".
 type InviteArgs struct {
@@ -27,9 +29,11 @@ type InviteArgs struct {
 
 // InviteResult answers "invite".
 type InviteResult struct {
-	Token   string    `json:"token"`
-	ID      string    `json:"id"`
-	Expires time.Time `json:"expires"`
+	Token     string    `json:"token"`
+	ID        string    `json:"id"`
+	Expires   time.Time `json:"expires"`
+	Name      string    `json:"name,omitempty"` // the name the new router gets
+	Endpoints []string  `json:"endpoints"`      // where the token tells it to reach this router
 }
 
 // badArgs marks an argument error (ubus: INVALID_ARGUMENT).
@@ -99,11 +103,15 @@ func (d *Daemon) handle(ctx context.Context, method string, args json.RawMessage
 		}
 		ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
-		st, err := d.Join(ctx, a.Token, a.Name)
+		proposed, err := ProposedName(a.Name)
+		if err != nil {
+			return nil, badArgs{err.Error()}
+		}
+		st, err := d.Join(ctx, a.Token, proposed)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{"group": st.Name, "name": st.NodeName, "address": st.Address.String()}, nil
+		return JoinReply{Group: st.Name, Name: st.NodeName, Address: st.Address.String(), Proposed: proposed}, nil
 	case "leave":
 		return struct{}{}, d.Leave()
 	case "revoke":
@@ -117,6 +125,15 @@ func (d *Daemon) handle(ctx context.Context, method string, args json.RawMessage
 			return nil, badArgs{"revoke needs a node (name or node id)"}
 		}
 		return struct{}{}, d.Revoke(a.Node)
+	case "rename":
+		var a renameArgs
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		if err := a.check(); err != nil {
+			return nil, err
+		}
+		return d.Rename(a.Node, a.Name)
 	}
 	return nil, fmt.Errorf("%w %q (known: %v)", control.ErrUnknownMethod, method, Methods)
 }
@@ -140,12 +157,30 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 	if a.Uses < 0 {
 		return InviteResult{}, badArgs{"uses must be positive"}
 	}
-	eps := a.Endpoints
+	// Endpoints are checked here with messages for people (LuCI shows
+	// them); blanks are skipped, so a list of only blanks means none.
+	var eps []string
+	for i, e := range a.Endpoints {
+		e = strings.TrimSpace(e)
+		if e == "" || slices.Contains(eps, e) {
+			continue
+		}
+		if err := group.ValidateEndpoint(e); err != nil {
+			return InviteResult{}, fmt.Errorf("endpoint %d: %w", i+1, err)
+		}
+		eps = append(eps, e)
+	}
+	if len(eps) > group.MaxEndpoints {
+		return InviteResult{}, fmt.Errorf("%d endpoints; an invite carries at most %d", len(eps), group.MaxEndpoints)
+	}
 	if len(eps) == 0 {
 		d.mu.Lock()
 		cfg := d.cfg
 		d.mu.Unlock()
-		eps = LocalEndpoints(cfg, st.Subnet)
+		eps = d.inviteEndpoints(cfg, st.Subnet)
+		if len(eps) > group.MaxEndpoints {
+			eps = eps[:group.MaxEndpoints]
+		}
 	}
 	if len(eps) == 0 {
 		return InviteResult{}, errors.New("no address of this router to put in the invite: give endpoints (HOST:PORT where others reach it)")
@@ -154,7 +189,7 @@ func (d *Daemon) Invite(a InviteArgs) (InviteResult, error) {
 	if err != nil {
 		return InviteResult{}, err
 	}
-	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires}, nil
+	return InviteResult{Token: tok.Encode(), ID: fmt.Sprintf("%x", tok.ID), Expires: tok.Expires, Name: a.Name, Endpoints: tok.Endpoints}, nil
 }
 
 func (d *Daemon) controlStatus() control.Status {
@@ -190,20 +225,34 @@ func (d *Daemon) controlStatus() control.Status {
 	for k, v := range st.Switch {
 		c[k] = v
 	}
+	var public, wan string
+	if ap, ok := d.publicEndpoint(); ok {
+		public = ap.String()
+	}
+	d.mu.Lock()
+	cfg, gs := d.cfg, d.state
+	d.mu.Unlock()
+	if gs != nil {
+		if ap, ok := wanEndpoint(cfg, gs.Subnet); ok {
+			wan = ap.String()
+		}
+	}
 	return control.Status{
-		State:     "running",
-		Group:     st.Group,
-		NodeID:    st.NodeID,
-		Name:      st.NodeName,
-		Address:   st.Address.String(),
-		Owner:     st.Owner,
-		Listen:    st.Listen,
-		Version:   d.opts.Version,
-		UptimeSec: int64(st.Uptime.Seconds()),
-		PeersUp:   up,
-		Peers:     len(st.Peers),
-		MACs:      st.MACs,
-		Counters:  c,
+		PublicEndpoint: public,
+		WANEndpoint:    wan,
+		State:          "running",
+		Group:          st.Group,
+		NodeID:         st.NodeID,
+		Name:           st.NodeName,
+		Address:        st.Address.String(),
+		Owner:          st.Owner,
+		Listen:         st.Listen,
+		Version:        d.opts.Version,
+		UptimeSec:      int64(st.Uptime.Seconds()),
+		PeersUp:        up,
+		Peers:          len(st.Peers),
+		MACs:           st.MACs,
+		Counters:       c,
 		// Goroutines: the chaos soak checks that none leak.
 		Goroutines: runtime.NumGoroutine(),
 	}

@@ -51,6 +51,8 @@ type Daemon struct {
 	endpoints map[string]context.CancelFunc
 	joining   bool
 
+	ren    renames                    // owner: renamed members (rename.go)
+	pub    publicAddr                 // what a lighthouse reported (public.go)
 	events atomic.Pointer[ubusEvents] // set once ubus is started; read without mu
 }
 

@@ -49,6 +49,8 @@ func (d *Daemon) onPeerUp(p *transport.Peer) {
 	if crl := st.CRL(); crl != nil {
 		_ = m.tr.SendControl(p, &wire.CRL{CRL: crl})
 	}
+	d.onPeerUpRenamed(st, m, p)
+	d.onPeerUpPublic(m, p)
 }
 
 // onControl handles member-to-member control messages.
@@ -95,7 +97,16 @@ func (d *Daemon) onControl(p *transport.Peer, msg any) {
 		}
 		_ = m.tr.SendControl(p, reply)
 	case *wire.Renewed:
-		deliver(msg.ID, msg)
+		if msg.ID != 0 {
+			deliver(msg.ID, msg)
+			break
+		}
+		// Id 0: pushed by the owner after a rename. Only the owner signs,
+		// and InstallRenamed checks the certificate is this node's and
+		// newer, so a replayed or foreign one changes nothing.
+		if err := d.installCert(msg.Cert, "pushed"); err != nil {
+			d.log.Warn("certificate from the owner not installed", "from", p.DisplayName(), "err", err)
+		}
 	}
 }
 
@@ -168,7 +179,7 @@ func (d *Daemon) admit(st *group.State, reqBytes, binding []byte, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	d.log.Info("admitted a new member", "name", req.NodeName, "address", res.Address.String())
+	d.log.Info("admitted a new member", "name", res.Name(), "proposed", req.NodeName, "address", res.Address.String())
 	return group.MarshalJoinResult(res)
 }
 
@@ -275,12 +286,10 @@ func (d *Daemon) maybeRenew() {
 		d.log.Warn("certificate renewal refused", "reason", r.Error)
 		return
 	}
-	if err := st.InstallRenewed(r.Cert, time.Now()); err != nil {
+	// The answer may carry a new name, if the owner renamed us meanwhile.
+	if err := d.installCert(r.Cert, "renewed"); err != nil {
 		d.log.Warn("renewed certificate not installed", "err", err)
-		return
 	}
-	m.tr.SetCertificate(st.TLSCertificate())
-	d.log.Info("certificate renewed", "valid_until", st.NodeCert.NotAfter.Format(time.RFC3339))
 }
 
 // Join joins the group of a token: only when not yet a member. On success
@@ -331,15 +340,13 @@ func (d *Daemon) Join(ctx context.Context, token, nodeName string) (*group.State
 
 // JoinGroup performs a join and installs the result in dir (used by the
 // daemon and by the CLI when no daemon runs).
+// nodeName is the name this router proposes (empty: its host name); the
+// owner decides the name (the invite's, or the proposal made unique), and
+// the returned state carries it.
 func JoinGroup(ctx context.Context, dir string, tok group.Token, nodeName string) (*group.State, error) {
-	if nodeName == "" {
-		var err error
-		if nodeName, err = group.DefaultNodeName(); err != nil {
-			return nil, err
-		}
-	}
-	if err := group.ValidateName(nodeName); err != nil {
-		return nil, fmt.Errorf("node name: %w", err)
+	nodeName, err := ProposedName(nodeName)
+	if err != nil {
+		return nil, err
 	}
 	key, err := group.NewNodeKey()
 	if err != nil {
@@ -350,6 +357,37 @@ func JoinGroup(ctx context.Context, dir string, tok group.Token, nodeName string
 		return nil, err
 	}
 	return group.InstallJoined(dir, key, res, tok, group.InstallOptions{Now: time.Now()})
+}
+
+// ProposedName is the name a joiner proposes: name if given, else the
+// host name's first label.
+func ProposedName(name string) (string, error) {
+	if name == "" {
+		return group.DefaultNodeName()
+	}
+	if err := group.ValidateName(name); err != nil {
+		return "", fmt.Errorf("node name: %w", err)
+	}
+	return name, nil
+}
+
+// JoinReply answers "join": the name is the one the owner gave, which
+// differs from the proposed one when the invite named the router or the
+// proposal was taken.
+type JoinReply struct {
+	Group    string `json:"group"`
+	Name     string `json:"name"`
+	Address  string `json:"address"`
+	Proposed string `json:"proposed,omitempty"`
+}
+
+// Message says what happened, for people.
+func (r JoinReply) Message() string {
+	msg := fmt.Sprintf("joined group %q as %q, address %s", r.Group, r.Name, r.Address)
+	if r.Proposed != "" && r.Proposed != r.Name {
+		msg += fmt.Sprintf(" (the owner named this router; it proposed %q)", r.Proposed)
+	}
+	return msg
 }
 
 func mergeEndpoints(have, add []string) []string {

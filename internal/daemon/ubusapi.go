@@ -21,7 +21,7 @@ import (
 var ubusArgs = map[string]map[string]ubus.BlobType{
 	"status": {},
 	"peers":  {},
-	"invite": {"ttl": ubus.TypeInt32, "uses": ubus.TypeInt32, "name": ubus.TypeString},
+	"invite": {"ttl": ubus.TypeInt32, "uses": ubus.TypeInt32, "name": ubus.TypeString, "endpoints": ubus.TypeArray},
 	"join":   {"token": ubus.TypeString, "name": ubus.TypeString},
 	"leave":  {},
 	"revoke": {"node": ubus.TypeString},

@@ -66,7 +66,8 @@ func TestInviteJoinRevoke(t *testing.T) {
 	if out, err := b.join(string(typo)); err == nil || !strings.Contains(out, "typo") {
 		t.Fatalf("join with a typo: %v\n%s", err, out)
 	}
-	if out, err := b.join(tokB); err != nil {
+	// The name in the invite wins over the name b proposes.
+	if out, err := b.join(tokB); err != nil || !strings.Contains(out, `as "for-b"`) {
 		t.Fatalf("b join: %v\n%s\n%s", err, out, owner.proc.Log())
 	}
 	// The token is single use: c cannot use b's.
@@ -91,7 +92,7 @@ func TestInviteJoinRevoke(t *testing.T) {
 	}
 
 	// Revoke c: every member drops it within 10 s; it cannot come back.
-	owner.mustIpopd("revoke", "r3", "-c", owner.config, "--state", owner.state)
+	owner.mustIpopd("revoke", "for-c", "-c", owner.config, "--state", owner.state)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err1 := owner.host.Ping(c.lanIP, 1)
@@ -141,6 +142,14 @@ func TestJoinWhileOwnerDown(t *testing.T) {
 		t.Fatalf("retried join: %v\n%s", err, out)
 	}
 	owner.host.WaitPing(t, b.lanIP, 15*time.Second)
+
+	// A second router with b's host name joins too, with a suffix.
+	twin := w.addSite()
+	twin.startUnconfigured()
+	out, err = twin.ipopd("join", owner.invite(t), "-c", twin.config, "--state", twin.state, "--name", b.name)
+	if want := `as "` + b.name + `-2"`; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("join of a second %q: %v, want %s in\n%s", b.name, err, want, out)
+	}
 
 	// An expired token is refused.
 	short := owner.invite(t, "--ttl", "1s")

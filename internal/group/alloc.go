@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -30,6 +31,29 @@ type Allocation struct {
 	// they expire.
 	PastSerials []string  `json:"past_serials,omitempty"`
 	Revoked     time.Time `json:"revoked,omitzero"` // zero unless revoked
+	// Cert is the current certificate (DER) when the member may not have
+	// it yet: one Rename issued, which the owner delivers when the member
+	// next shows up with an older one (see PendingCert). A renewal clears
+	// it, since the member asked for and got that certificate itself.
+	Cert []byte `json:"cert,omitempty"`
+	// Renamed is set by Rename: the member may still hold a certificate
+	// with an older name (see RenamedCert). A renewal clears it.
+	Renamed bool `json:"renamed,omitempty"`
+}
+
+// currentCert parses Cert; nil when there is none.
+func (a Allocation) currentCert() (*x509.Certificate, error) {
+	if len(a.Cert) == 0 {
+		return nil, nil
+	}
+	c, err := x509.ParseCertificate(a.Cert)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "certificate of %q does not parse: %w", a.Name, err)
+	}
+	if serialHex(c) != a.Serial || c.Subject.CommonName != a.Name {
+		return nil, errorf(ErrCorrupt, "certificate of %q is not its current one (serial %s, name %q)", a.Name, serialHex(c), shorten(c.Subject.CommonName))
+	}
+	return c, nil
 }
 
 // IsRevoked reports whether the owner revoked this member.
@@ -108,6 +132,12 @@ func parseAllocations(data []byte, plan Layout) ([]Allocation, error) {
 
 		if a.IssuedAt.IsZero() {
 			return nil, errorf(ErrCorrupt, "entry %d (%s): issued_at is missing", i+1, a.Name)
+		}
+		if len(a.Cert) > maxCertDER {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): certificate is longer than %d bytes", i+1, a.Name, maxCertDER)
+		}
+		if _, err := a.currentCert(); err != nil {
+			return nil, errorf(ErrCorrupt, "entry %d: %w", i+1, err)
 		}
 		key := strings.ToLower(a.Name)
 		if names[key] {
@@ -224,7 +254,9 @@ func (s *State) Allocations() ([]Allocation, error) {
 // (ErrInvalidAddress); a node is refused when no address or pool is left
 // (ErrSubnetFull, naming the fix). Only the owner
 // can issue (ErrNotOwner). A name or address issued before is refused
-// (ErrNameTaken, ErrAddressTaken). The allocation is recorded only after
+// (ErrNameTaken, ErrAddressTaken), and so is a name a usable invite
+// reserves as its hint: unlike a joiner's proposal, a name the owner gives
+// here is never changed. The allocation is recorded only after
 // everything else succeeded, in one atomic write of allocations.json.
 func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, error) {
 	if s.CAKey == nil {
@@ -257,8 +289,17 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if a, ok := findName(allocs, nodeName); ok {
-		return nil, errorf(ErrNameTaken, "group: issue: node name %q was already issued (as %q, address %s)", nodeName, a.Name, a.Address)
+	recs, err := readInvites(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	// The owner chose this name: a taken one is refused, not suffixed as
+	// a joiner's proposal would be.
+	if use, ok := nameTaken(nodeName, allocs, recs, "", now); ok {
+		if use.member != nil {
+			return nil, errorf(ErrNameTaken, "group: issue: node name %q was already issued (as %q, address %s); choose another name, or rename that member first (ipopd rename %s NEWNAME)", nodeName, use.member.Name, use.member.Address, use.member.Name)
+		}
+		return nil, errorf(ErrNameTaken, "group: issue: node name %q is %s", nodeName, use)
 	}
 	if addr.IsValid() {
 		for _, a := range allocs {

@@ -34,7 +34,7 @@ const (
 type InviteOptions struct {
 	TTL       time.Duration // 0: DefaultInviteTTL; at most MaxInviteTTL
 	Uses      int           // 0: DefaultInviteUses; at most MaxInviteUses
-	NameHint  string        // optional: whom the invite is for, as a node name
+	NameHint  string        // optional: the name the new router gets (must be free)
 	Endpoints []string      // bootstrap endpoints for the token, at least one
 	Now       time.Time     // required
 }
@@ -251,6 +251,15 @@ func (s *State) CreateInvite(o InviteOptions) (Token, error) {
 		return Token{}, err
 	}
 	recs = pruneInvites(recs, o.Now)
+	if o.NameHint != "" {
+		allocs, err := readAllocations(s.Dir, s.Layout)
+		if err != nil {
+			return Token{}, err
+		}
+		if use, ok := nameTaken(o.NameHint, allocs, recs, "", o.Now); ok {
+			return Token{}, errorf(ErrNameTaken, "group: invite: the name %q is taken (%s); choose another name for the new router", o.NameHint, use)
+		}
+	}
 	if len(recs) >= maxInvites {
 		return Token{}, errorf(ErrInvalidOption, "group: invite: %d invites are on record, the limit; cancel unused ones (ipopd invite --cancel ID)", len(recs))
 	}

@@ -18,15 +18,17 @@ import (
 // exported from the joiner's DTLS session (see Proof). It checks, in this
 // order: the invite exists and was not cancelled (ErrInviteUnknown), the
 // proof matches (ErrBadProof, compared in constant time), the invite is
-// not used up (ErrInviteUsed) or expired (ErrInviteExpired), the node name
-// is free (ErrNameTaken) and the key is new (ErrKeyTaken). Then it
+// not used up (ErrInviteUsed) or expired (ErrInviteExpired) and the key is
+// new (ErrKeyTaken). Then it names the joiner (naming.go: the invite's
+// name hint, else the name the joiner proposed, made unique with a suffix
+// such as "-2"; the certificate carries the name, see JoinResult.Name),
 // allocates an address and a pool slice, signs the joiner's certificate
 // and records the allocation and the use of the invite in one commit of
 // allocations.json and invites.json; on any failure nothing changes.
 //
-// A joiner that lost the reply may ask again with the same invite, name
-// and key: it gets the same certificate back, even if that used the last
-// use of the invite, unless it was revoked meanwhile (ErrRevoked).
+// A joiner that lost the reply may ask again with the same invite and
+// key: it gets the same certificate back, even if that used the last use
+// of the invite, unless it was revoked meanwhile (ErrRevoked).
 func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*JoinResult, error) {
 	if s.CAKey == nil {
 		return nil, errorf(ErrNotOwner, "group: this node is not the owner of group %q; only the owner admits members", s.Name)
@@ -76,7 +78,7 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 		return nil, errorf(ErrBadProof, "group: join: the request for invite %s does not prove the invite's secret (a damaged token, or a proof made on another session)", id)
 	}
 	for _, j := range rec.Joins {
-		if strings.EqualFold(j.Name, req.NodeName) && j.NodeID == nodeID {
+		if j.NodeID == nodeID {
 			return s.repeatJoin(j, pub, allocs)
 		}
 	}
@@ -89,21 +91,19 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 	if now.After(rec.Expires) {
 		return nil, errorf(ErrInviteExpired, "group: join: invite %s expired at %s; ask the owner for a new one", id, rec.Expires.UTC().Format(time.RFC3339))
 	}
-	if a, ok := findName(allocs, req.NodeName); ok {
-		return nil, errorf(ErrNameTaken, "group: join: node name %q is already taken in group %q (by %q, %s); choose another name", req.NodeName, s.Name, a.Name, a.Address)
-	}
 	if i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.NodeID == nodeID }); i >= 0 {
 		return nil, errorf(ErrKeyTaken, "group: join: this key (node id %s) already belongs to member %q; a node joins with a new key", nodeID, allocs[i].Name)
 	}
+	name := joinName(rec, req.NodeName, allocs, recs, now)
 	addr, err := s.Layout.nextAddress(allocs)
 	if err != nil {
-		return nil, fmt.Errorf("group: join %q: %w", req.NodeName, err)
+		return nil, fmt.Errorf("group: join %q: %w", name, err)
 	}
 	pool, err := s.Layout.nextPool(allocs, addr)
 	if err != nil {
-		return nil, fmt.Errorf("group: join %q: %w", req.NodeName, err)
+		return nil, fmt.Errorf("group: join %q: %w", name, err)
 	}
-	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, req.NodeName, addr, pool, pub, now)
+	cert, err := newNodeCert(s.CACert, s.CAKey, s.Name, name, addr, pool, pub, now)
 	if err != nil {
 		return nil, fmt.Errorf("group: join: %w", err)
 	}
@@ -112,18 +112,18 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 		return nil, err
 	}
 	allocs = append(allocs, Allocation{
-		Name: req.NodeName, Address: addr, Pool: pool, NodeID: nodeID,
+		Name: name, Address: addr, Pool: pool, NodeID: nodeID,
 		Serial: serialHex(cert), IssuedAt: now.UTC(),
 	})
 	recs = slices.Clone(recs)
-	recs[idx].Joins = append(slices.Clone(rec.Joins), inviteJoin{Name: req.NodeName, NodeID: nodeID, At: now.UTC(), Cert: cert.Raw})
+	recs[idx].Joins = append(slices.Clone(rec.Joins), inviteJoin{Name: name, NodeID: nodeID, At: now.UTC(), Cert: cert.Raw})
 	recs = pruneInvites(recs, now)
 	files := []fileSpec{
 		{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode},
 		invitesSpec(recs),
 	}
 	if err := commitFiles(s.Dir, files); err != nil {
-		return nil, fmt.Errorf("group: join %q: %w", req.NodeName, err)
+		return nil, fmt.Errorf("group: join %q: %w", name, err)
 	}
 	return res, nil
 }
@@ -138,12 +138,21 @@ func (s *State) repeatJoin(j inviteJoin, pub *ecdsa.PublicKey, allocs []Allocati
 	if !pub.Equal(cert.PublicKey) {
 		return nil, errorf(ErrKeyTaken, "group: join: node %q joined with another key of the same node id", j.Name)
 	}
-	a, ok := findName(allocs, j.Name)
-	if !ok {
+	i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.NodeID == j.NodeID })
+	if i < 0 {
 		return nil, errorf(ErrCorrupt, "group: %s: %q joined but has no allocation", FileAllocations, j.Name)
 	}
+	a := allocs[i]
 	if a.IsRevoked() {
 		return nil, errorf(ErrRevoked, "group: join: node %q was revoked at %s", a.Name, a.Revoked.UTC().Format(time.RFC3339))
+	}
+	if a.Serial != serialHex(cert) {
+		// Renamed or renewed since: hand out the current certificate
+		// if the owner keeps it (a rename does), else say what happened.
+		if cur, err := a.currentCert(); err == nil && cur != nil {
+			return s.joinResult(cur)
+		}
+		return nil, errorf(ErrKeyTaken, "group: join: this node joined long ago as %q and is a member now as %q; it needs no new join", j.Name, a.Name)
 	}
 	return s.joinResult(cert)
 }

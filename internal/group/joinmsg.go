@@ -31,7 +31,8 @@ const (
 
 // JoinRequest is what a joiner sends to be admitted: the invite it uses,
 // the proof that it knows the invite's secret on this session, the name it
-// wants and its public key (PKIX DER of a P-256 key; the private key never
+// proposes (the owner may give another: the invite's name hint, or the
+// proposal with a suffix when it is taken) and its public key (PKIX DER of a P-256 key; the private key never
 // leaves the joiner).
 type JoinRequest struct {
 	InviteID  [8]byte `cbor:"1,keyasint"`
@@ -50,6 +51,17 @@ type JoinResult struct {
 	Address  netip.Addr   // the joiner's address in Subnet
 	Pool     netip.Prefix // the joiner's DHCP pool slice; zero if none
 	CRL      []byte       // current revocation list (DER); nil if none
+}
+
+// Name returns the node name the owner gave the joiner: the common name
+// of NodeCert ("" if it does not parse). It may differ from the name the
+// joiner proposed (see AcceptJoin).
+func (r *JoinResult) Name() string {
+	c, err := x509.ParseCertificate(r.NodeCert)
+	if err != nil {
+		return ""
+	}
+	return c.Subject.CommonName
 }
 
 // joinResultWire is the CBOR form of a JoinResult.

@@ -58,11 +58,8 @@ func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, 
 	if err := checkValidity(s.CACert, fmt.Sprintf("group %q CA", s.Name), now); err != nil {
 		return nil, fmt.Errorf("group: renew: %w", err)
 	}
-	if m.Name == s.NodeName {
+	if m.NodeID == s.NodeID {
 		return nil, errorf(ErrInvalidOption, "group: renew: %q is the owner's own node; renew it with RenewSelf", m.Name)
-	}
-	if !NeedsRenewal(nodeCert, now) {
-		return nil, errorf(ErrRenewalNotDue, "group: renew: certificate of node %q is not due for renewal before %s", m.Name, renewalStart(nodeCert).UTC().Format(time.RFC3339))
 	}
 
 	unlock, err := s.lockForWrite()
@@ -80,6 +77,21 @@ func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, 
 	}
 	if s.IsRevoked(nodeCert.SerialNumber) {
 		return nil, errorf(ErrRevoked, "group: renew: certificate of node %q is revoked", m.Name)
+	}
+	if m.Name != allocs[i].Name {
+		// Renamed meanwhile: the answer is the certificate with the new
+		// name, whatever the renewal window says.
+		der, changed, err := s.renamedCertLocked(allocs, i, nodeCert, now)
+		if err != nil || changed == nil {
+			return der, err
+		}
+		if err := commitFiles(s.Dir, []fileSpec{{name: FileAllocations, data: encodeAllocations(changed), perm: publicMode}}); err != nil {
+			return nil, fmt.Errorf("group: rename %q: %w", changed[i].Name, err)
+		}
+		return der, nil
+	}
+	if !NeedsRenewal(nodeCert, now) {
+		return nil, errorf(ErrRenewalNotDue, "group: renew: certificate of node %q is not due for renewal before %s", m.Name, renewalStart(nodeCert).UTC().Format(time.RFC3339))
 	}
 	cert, allocs, err := s.reissue(allocs, i, nodeCert, now)
 	if err != nil {
@@ -100,15 +112,16 @@ func renewalStart(cert *x509.Certificate) time.Time {
 // memberAllocation finds the allocation that cert (described by m, with
 // serial) was issued under and checks that it matches.
 func (s *State) memberAllocation(allocs []Allocation, m member, serial string) (int, error) {
-	i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.Name == m.Name })
+	// By node id: a renamed member still shows its old name.
+	i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.NodeID == m.NodeID })
 	if i < 0 {
-		return 0, errorf(ErrUntrustedPeer, "group: renew: node %q is not in %s", m.Name, FileAllocations)
+		return 0, errorf(ErrUntrustedPeer, "group: renew: node %q is not in %s (node id %s)", m.Name, FileAllocations, m.NodeID)
 	}
 	a := allocs[i]
 	if a.IsRevoked() {
 		return 0, errorf(ErrRevoked, "group: renew: node %q was revoked at %s", a.Name, a.Revoked.UTC().Format(time.RFC3339))
 	}
-	if a.NodeID != m.NodeID || a.Address != m.Address || a.Pool != m.Pool || !slices.Contains(a.serials(), serial) {
+	if (a.Name != m.Name && !a.Renamed) || a.Address != m.Address || a.Pool != m.Pool || !slices.Contains(a.serials(), serial) {
 		return 0, errorf(ErrUntrustedPeer, "group: renew: the certificate of node %q (serial %s) is not the one %s records", m.Name, serial, FileAllocations)
 	}
 	return i, nil
@@ -142,6 +155,8 @@ func (s *State) reissue(allocs []Allocation, i int, old *x509.Certificate, now t
 	allocs[i].PastSerials = append(slices.Clone(a.PastSerials), a.Serial)
 	allocs[i].Serial = serialHex(cert)
 	allocs[i].IssuedAt = now.UTC()
+	allocs[i].Cert = nil
+	allocs[i].Renamed = false
 	return cert, allocs, nil
 }
 

@@ -194,8 +194,8 @@ func validateEndpoints(eps []string) error {
 }
 
 // ValidateEndpoint checks one bootstrap endpoint: "host:port" (an IPv6
-// address in brackets), at most MaxEndpointLen printable ASCII characters,
-// with a port of 1..65535.
+// address in brackets, or a DNS name), at most MaxEndpointLen printable
+// ASCII characters, with a port of 1..65535 (see checkEndpointHost).
 func ValidateEndpoint(ep string) error {
 	if ep == "" {
 		return errorf(ErrInvalidOption, "endpoint is empty")
@@ -210,10 +210,10 @@ func ValidateEndpoint(ep string) error {
 	}
 	host, port, err := net.SplitHostPort(ep)
 	if err != nil || host == "" {
-		return errorf(ErrInvalidOption, "endpoint %q is not host:port", shorten(ep))
+		return errorf(ErrInvalidOption, "endpoint %q is not host:port (such as 203.0.113.7:6464, home.example.net:6464 or [2001:db8::1]:6464)", shorten(ep))
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strconv.FormatUint(n, 10) != port {
 		return errorf(ErrInvalidOption, "endpoint %q: port %q is not a number in 1..65535", shorten(ep), shorten(port))
 	}
-	return nil
+	return checkEndpointHost(ep, host, strings.HasPrefix(ep, "["))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -427,5 +428,101 @@ func TestInviteQR(t *testing.T) {
 		strings.Repeat("z", 2332)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "Text too long for a QR code") {
 		t.Errorf("2332 bytes: want a 'too long' error, got %v\n%s", err, out)
+	}
+}
+
+// inviteRun is what testdata/viewrun.js reports for the Invite page.
+type inviteRun struct {
+	Prefill *string `json:"prefill"`
+	Calls   []struct {
+		Method string         `json:"method"`
+		Args   map[string]any `json:"args"`
+	} `json:"calls"`
+	Notes []string `json:"notes"`
+	Shown string   `json:"shown"`
+}
+
+// TestLuCIInviteEndpoints runs the Invite page in node: the Endpoint field
+// is filled with the public address a lighthouse reported (else the WAN
+// address), what is typed is checked before anything is sent, the ubus
+// invite call carries the endpoints and the name, and the page shows
+// under the token which endpoints it carries and the new router's name.
+func TestLuCIInviteEndpoints(t *testing.T) {
+	node := needNode(t)
+	view := filepath.Join(viewDir(t), "invite.js")
+	run := func(status, eps, name string) inviteRun {
+		t.Helper()
+		out, err := exec.Command(node, filepath.Join("testdata", "viewrun.js"), "invite", view, status, eps, name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("viewrun invite: %v\n%s", err, out)
+		}
+		var r inviteRun
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("viewrun invite: %v in %q", err, out)
+		}
+		return r
+	}
+	prefills := []struct{ status, want string }{
+		{`{"group":"home","public_endpoint":"203.0.113.7:6464","wan_endpoint":"192.0.2.1:6464"}`, "203.0.113.7:6464"},
+		{`{"group":"home","wan_endpoint":"192.0.2.1:6464"}`, "192.0.2.1:6464"},
+		{`{"group":"home"}`, ""},
+	}
+	for _, p := range prefills {
+		if r := run(p.status, "", ""); r.Prefill == nil || *r.Prefill != p.want {
+			t.Errorf("status %s: Endpoint field prefilled with %v, want %q", p.status, r.Prefill, p.want)
+		}
+	}
+	r := run(`{"group":"home"}`, "home.example.net:6464, 203.0.113.7:6464 [2001:db8::1]:6464 home.example.net:6464", "cabin")
+	if len(r.Calls) != 1 || r.Calls[0].Method != "invite" {
+		t.Fatalf("calls %+v", r.Calls)
+	}
+	args := r.Calls[0].Args
+	eps, _ := json.Marshal(args["endpoints"])
+	if string(eps) != `["home.example.net:6464","203.0.113.7:6464","[2001:db8::1]:6464"]` || args["name"] != "cabin" || args["ttl"] != float64(86400) {
+		t.Errorf("invite sent %v", args)
+	}
+	if !strings.Contains(r.Shown, "reaches this one at: home.example.net:6464, 203.0.113.7:6464, [2001:db8::1]:6464") || !strings.Contains(r.Shown, `called "cabin"`) {
+		t.Errorf("shown under the token: %q", r.Shown)
+	}
+	// No endpoint typed: an empty list, the daemon's guess is shown.
+	r = run(`{"group":"home"}`, "", "")
+	if len(r.Calls) != 1 || fmt.Sprint(r.Calls[0].Args["endpoints"]) != "[]" || !strings.Contains(r.Shown, "198.51.100.9:6464") {
+		t.Errorf("no endpoint typed: calls %+v, shown %q", r.Calls, r.Shown)
+	}
+	for _, bad := range []struct{ in, frag string }{
+		{"home.example.net", "is not HOST:PORT"},
+		{"home.example.net:0", "port must be a number from 1 to 65535"},
+		{"home.example.net:70000", "port must be a number"},
+		{"-bad.example.net:6464", "not an IPv4 address or a DNS name"},
+		{"2001:db8::1:6464", "is not HOST:PORT"},
+		{"a..b:1", "not an IPv4 address or a DNS name"},
+	} {
+		r := run(`{"group":"home"}`, bad.in, "")
+		if len(r.Calls) != 0 || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], bad.frag) {
+			t.Errorf("endpoint %q: calls %+v, notes %q; want no call and a note with %q", bad.in, r.Calls, r.Notes, bad.frag)
+		}
+	}
+}
+
+// TestLuCIJoinName: after a join, the Join page says under which name the
+// owner admitted this router, and that the owner chose it when it differs
+// from what the router proposed.
+func TestLuCIJoinName(t *testing.T) {
+	node := needNode(t)
+	view := filepath.Join(viewDir(t), "join.js")
+	for _, c := range []struct{ reply, want string }{
+		{`{"group":"home","name":"OpenWrt-2","proposed":"OpenWrt","address":"10.77.0.3"}`,
+			`Joined the group "home" as "OpenWrt-2", address 10.77.0.3. The group owner named this router "OpenWrt-2" (it proposed "OpenWrt").`},
+		{`{"group":"home","name":"OpenWrt","proposed":"OpenWrt","address":"10.77.0.2"}`, `Joined the group "home" as "OpenWrt", address 10.77.0.2.`},
+		{`{"group":"home"}`, `Joined the group "home".`},
+	} {
+		out, err := exec.Command(node, filepath.Join("testdata", "viewrun.js"), "join", view, c.reply).CombinedOutput()
+		if err != nil {
+			t.Fatalf("viewrun join: %v\n%s", err, out)
+		}
+		var r struct{ Text string }
+		if err := json.Unmarshal(out, &r); err != nil || r.Text != c.want {
+			t.Errorf("reply %s: page says %q (%v), want %q", c.reply, r.Text, err, c.want)
+		}
 	}
 }

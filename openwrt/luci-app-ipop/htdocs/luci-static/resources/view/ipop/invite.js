@@ -8,7 +8,7 @@
 // is computed here in the browser; nothing is fetched from the network.
 
 const callStatus = rpc.declare({ object: 'ipop', method: 'status', expect: { '': {} } });
-const callInvite = rpc.declare({ object: 'ipop', method: 'invite', params: [ 'ttl', 'uses', 'name' ] });
+const callInvite = rpc.declare({ object: 'ipop', method: 'invite', params: [ 'ttl', 'uses', 'name', 'endpoints' ] });
 
 const TTL_CHOICES = [
 	[ 3600, _('1 hour') ],
@@ -320,6 +320,41 @@ function renderQR(text, scale) {
 
 // ---- the page ----
 
+// Endpoints as typed: HOST:PORT, several separated by commas or spaces.
+// HOST is an IPv4 address, an IPv6 address in brackets or a DNS name (a
+// router behind dynamic DNS). The daemon checks them again.
+const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+function endpointError(ep) {
+	const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\[\]:]+)):([0-9]+)$/.exec(ep);
+	if (!m)
+		return _('"%s" is not HOST:PORT, such as 203.0.113.7:6464, home.example.net:6464 or [2001:db8::1]:6464').format(ep);
+	const port = m[3];
+	if (!/^[1-9][0-9]{0,4}$/.test(port) || +port > 65535)
+		return _('"%s": the port must be a number from 1 to 65535').format(ep);
+	if (m[1] !== undefined)
+		return null;
+	const host = m[2].replace(/\.$/, '');
+	if (host.length > 253 || !host.split('.').every(l => DNS_LABEL.test(l)))
+		return _('"%s": %s is not an IPv4 address or a DNS name').format(ep, m[2]);
+	return null;
+}
+
+// parseEndpoints returns { endpoints } or { error }.
+function parseEndpoints(text) {
+	const out = [];
+	for (const ep of String(text).split(/[\s,]+/).filter(e => e !== '')) {
+		const err = endpointError(ep);
+		if (err !== null)
+			return { error: err };
+		if (!out.includes(ep))
+			out.push(ep);
+	}
+	if (out.length > 16)
+		return { error: _('At most 16 endpoints fit in a token.') };
+	return { endpoints: out };
+}
+
 function errorText(res) {
 	if (typeof res === 'number')
 		return _('the daemon answered with ubus status %d (%s)').format(res, rpc.getStatusText(res));
@@ -329,8 +364,9 @@ function errorText(res) {
 }
 
 return view.extend({
-	// Exposed for tests of the encoder; not used by LuCI.
+	// Exposed for tests of the encoder and the endpoint parser; not used by LuCI.
 	encodeQR: encodeQR,
+	parseEndpoints: parseEndpoints,
 
 	load() {
 		return callStatus().catch(() => ({}));
@@ -344,6 +380,12 @@ return view.extend({
 			'min': 1, 'max': 100, 'value': 1 });
 		const name = E('input', { 'id': 'ipop-invite-name', 'class': 'cbi-input-text', 'type': 'text',
 			'maxlength': 63, 'placeholder': _('e.g. cabin-router') });
+		// The best guess of where the new router reaches this one: the
+		// address a lighthouse saw it at (behind NAT, its public address),
+		// else its WAN address. Empty: the daemon puts in its own guess.
+		const guess = (st && (st.public_endpoint || st.wan_endpoint)) || '';
+		const endpoints = E('input', { 'id': 'ipop-invite-endpoints', 'class': 'cbi-input-text', 'type': 'text',
+			'value': guess, 'placeholder': _('e.g. home.example.net:6464') });
 		this.result = E('div', { 'id': 'ipop-invite-result' });
 
 		const row = (label, field, help) => E('div', { 'class': 'cbi-value' }, [
@@ -362,17 +404,20 @@ return view.extend({
 			E('div', { 'class': 'cbi-section' }, [
 				row(_('Valid for'), ttl),
 				row(_('Uses'), uses, _('How many routers may join with this token.')),
-				row(_('Name'), name, _('Optional name for the new router.')),
+				row(_('Name'), name, _('Optional name for the new router; without one it takes its host name (with a suffix such as -2 if that is taken).')),
+				row(_('Endpoint'), endpoints, st && st.public_endpoint
+					? _('Where the new router reaches this one: HOST:PORT, a DNS name allowed, several separated by commas. Filled in with the address a lighthouse sees this router at.')
+					: _('Where the new router reaches this one: HOST:PORT, a DNS name allowed, several separated by commas. Behind NAT, give the public address or DNS name and a forwarded port.')),
 				E('div', { 'class': 'cbi-page-actions' }, [
 					E('button', { 'class': 'cbi-button cbi-button-action', 'id': 'ipop-invite-create',
-						'click': ui.createHandlerFn(this, 'handleCreate', ttl, uses, name) }, [ _('Create invite') ])
+						'click': ui.createHandlerFn(this, 'handleCreate', ttl, uses, name, endpoints) }, [ _('Create invite') ])
 				]),
 				this.result
 			])
 		]);
 	},
 
-	handleCreate(ttl, uses, name) {
+	handleCreate(ttl, uses, name, endpoints) {
 		const n = parseInt(uses.value, 10);
 		if (!(n >= 1 && n <= 100)) {
 			ui.addNotification(null, E('p', [ _('Uses must be a number from 1 to 100.') ]), 'danger');
@@ -383,19 +428,24 @@ return view.extend({
 			ui.addNotification(null, E('p', [ _('The name may hold letters, digits, dots, dashes and underscores.') ]), 'danger');
 			return Promise.resolve();
 		}
-		return callInvite(parseInt(ttl.value, 10), n, nodeName).then(res => {
+		const eps = parseEndpoints(endpoints ? endpoints.value : '');
+		if (eps.error) {
+			ui.addNotification(null, E('p', [ _('Endpoint: %s').format(eps.error) ]), 'danger');
+			return Promise.resolve();
+		}
+		return callInvite(parseInt(ttl.value, 10), n, nodeName, eps.endpoints).then(res => {
 			const err = errorText(res);
 			if (err !== null || !res || typeof res.token !== 'string' || res.token === '') {
 				ui.addNotification(null, E('p', [ _('Could not create the invite: %s').format(err ?? _('no token in the answer')) ]), 'danger');
 				return;
 			}
-			this.showToken(res.token);
+			this.showToken(res.token, Array.isArray(res.endpoints) ? res.endpoints : [], res.name || nodeName);
 		}).catch(e => {
 			ui.addNotification(null, E('p', [ _('Could not create the invite: %s').format(e.message) ]), 'danger');
 		});
 	},
 
-	showToken(token) {
+	showToken(token, endpoints, name) {
 		const text = E('textarea', { 'id': 'ipop-invite-token', 'class': 'cbi-input-textarea', 'readonly': '',
 			'rows': 4, 'style': 'width:100%;font-family:monospace;word-break:break-all' }, [ token ]);
 		let qr;
@@ -413,9 +463,16 @@ return view.extend({
 			document.execCommand('copy');
 			done();
 		} }, [ _('Copy') ]);
+		const about = E('div', { 'id': 'ipop-invite-about', 'class': 'cbi-value-description' }, [
+			E('div', { 'id': 'ipop-invite-carries' }, [ endpoints && endpoints.length
+				? _('The new router reaches this one at: %s').format(endpoints.join(', '))
+				: _('The token names no endpoint.') ]),
+			name ? E('div', { 'id': 'ipop-invite-for' }, [ _('The new router will be called "%s".').format(name) ]) : ''
+		]);
 		this.result.replaceChildren(
 			E('h3', [ _('Invite token') ]),
 			text,
+			about,
 			E('div', {}, [ copy ]),
 			E('div', { 'style': 'margin-top:1em' }, [ qr ])
 		);

@@ -23,7 +23,24 @@ function failure(res) {
 	return null;
 }
 
+// joinedText says which group this router joined and under which name:
+// the owner decides it (the name in the invite, else this router's host
+// name, with a suffix such as -2 when another router has it).
+function joinedText(res) {
+	if (!res || !res.group)
+		return _('Joined the group.');
+	if (!res.name)
+		return _('Joined the group "%s".').format(res.group);
+	let text = _('Joined the group "%s" as "%s", address %s.').format(res.group, res.name, res.address || '-');
+	if (res.proposed && res.proposed !== res.name)
+		text += ' ' + _('The group owner named this router "%s" (it proposed "%s").').format(res.name, res.proposed);
+	return text;
+}
+
 return view.extend({
+	// Exposed for tests; not used by LuCI.
+	joinedText: joinedText,
+
 	load() {
 		return callStatus().catch(e => ({ error: e.message }));
 	},
@@ -86,9 +103,7 @@ return view.extend({
 				return;
 			}
 			this.token.value = '';
-			this.showMessage('success', res && res.group
-				? _('Joined the group "%s".').format(res.group)
-				: _('Joined the group.'));
+			this.showMessage('success', joinedText(res));
 			window.setTimeout(() => location.reload(), 2000);
 		}).catch(e => this.showMessage('danger', _('Join failed: %s').format(e.message)));
 	},
