@@ -353,3 +353,69 @@ func TestDebLintian(t *testing.T) {
 		t.Errorf("lintian: %v", err)
 	}
 }
+
+// TestDebAptRepo points apt at the repository as the README says,
+// deb [trusted=yes] file:DIR ./, with its own state directories (the
+// machine's apt is not touched): apt-get update takes the indexes and the
+// Release hashes, apt-cache lists every architecture, and apt-get download
+// fetches the arm64 package with the right hash.
+func TestDebAptRepo(t *testing.T) {
+	needTool(t, "apt-get")
+	needTool(t, "apt-cache")
+	dir, entries := realRepo(t)
+	tmp := t.TempDir()
+	for _, d := range []string{"lists/partial", "cache/archives/partial", "parts", "sources.list.d", "preferences.d", "work"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := strings.Join([]string{
+		`Dir::Etc::SourceList "` + tmp + `/sources.list";`,
+		`Dir::Etc::SourceParts "` + tmp + `/sources.list.d";`,
+		`Dir::Etc::Parts "` + tmp + `/parts";`,
+		`Dir::Etc::PreferencesParts "` + tmp + `/preferences.d";`,
+		`Dir::State::Lists "` + tmp + `/lists";`,
+		`Dir::State::status "` + tmp + `/status";`,
+		`Dir::Cache "` + tmp + `/cache";`,
+		`APT::Architecture "amd64";`,
+		`APT::Architectures { "amd64"; "arm64"; "armhf"; };`,
+		`Debug::NoLocking "true";`,
+		`APT::Sandbox::User "root";`,
+	}, "\n") + "\n"
+	for name, data := range map[string]string{
+		"apt.conf":     conf,
+		"sources.list": "deb [trusted=yes] file:" + dir + " ./\n",
+		"status":       "",
+	} {
+		if err := os.WriteFile(filepath.Join(tmp, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apt := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "APT_CONFIG="+filepath.Join(tmp, "apt.conf"))
+		cmd.Dir = filepath.Join(tmp, "work")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := apt("apt-get", "update")
+	t.Logf("apt-get update:\n%s", out)
+	if strings.Contains(out, "W: ") || strings.Contains(out, "E: ") {
+		t.Errorf("apt-get update warned:\n%s", out)
+	}
+	for _, e := range entries {
+		show := apt("apt-cache", "show", "ipopd:"+e.Pkg.Arch)
+		if !strings.Contains(show, "Version: "+e.Pkg.Version+"\n") || !strings.Contains(show, "Architecture: "+e.Pkg.Arch+"\n") {
+			t.Errorf("apt-cache show ipopd:%s:\n%s", e.Pkg.Arch, show)
+		}
+	}
+	apt("apt-get", "download", "ipopd:arm64")
+	got, err := os.ReadFile(filepath.Join(tmp, "work", "ipopd_1.2.3-1_arm64.deb"))
+	if err != nil || !bytes.Equal(got, entries[1].Deb.Data) {
+		t.Errorf("apt-get download ipopd:arm64: %d bytes, %v", len(got), err)
+	}
+}
