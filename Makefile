@@ -1,6 +1,8 @@
 # ipopd - GroupVPN for routers.
 # make demo   a GroupVPN of routers in network namespaces (needs root)
 # make test   vet, format check and every test (netns tests need root, as in CI)
+# Both first install the Debian packages they need when a tool is missing
+# (internal/testtools/deps.sh; DEPS_SKIP=1 skips that).
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -15,14 +17,21 @@ PKGS     := ./...
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench chaos scale demo profile clean install uninstall
+.PHONY: all build deps-test deps-demo test test-short lint fmt-check vet fuzz fuzz-short bench chaos scale demo profile clean install uninstall
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' $(GCFLAGS) -o $(BIN) ./ipopd
 
-test: fmt-check vet
+# The tools of the one list in deps.sh: a missing one is installed (root)
+# or named with the command to run (not root) before anything else runs.
+deps-test:
+	./internal/testtools/deps.sh test
+deps-demo:
+	./internal/testtools/deps.sh demo
+
+test: deps-test fmt-check vet
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 	$(GO) test -count=1 -race -timeout 8m $(RACE_PKGS)
 	$(MAKE) fuzz-short
@@ -75,7 +84,7 @@ scale:
 	IPOP_SCALE_MEMBERS=$(SCALE_MEMBERS) $(GO) test -count=1 -v -timeout 40m -run '^TestScaleInProcess$$' ./internal/daemon/
 	IPOP_SCALE_ROUTERS=$(SCALE_ROUTERS) IPOP_SCALE_GOALS=$(SCALE_GOALS) $(GO) test -count=1 -v -timeout 40m -run '^TestScaleLab$$' ./internal/e2e/
 
-demo: build
+demo: deps-demo build
 	./internal/testtools/demo.sh $(BIN)
 
 # CPU and allocation profiles of two daemons under iperf3 (needs root,

@@ -2,6 +2,7 @@
 # smoke tests (included from the top-level Makefile; see arm-build/README.md).
 #   make cross      ipopd for every router architecture -> dist/bin/ARCH/ipopd
 #   make packages   .ipk + .apk feeds per architecture  -> dist/ARCH/
+#                   .deb for amd64, arm64, armhf + apt repo -> dist/deb/
 #   make size       sizes, largest Go packages; fails over the mipsel budget
 #   make smoke      run every binary under qemu-user (needs qemu-user-static)
 #   make bench-mips the AEADs' cost on mipsle in instructions under qemu-user
@@ -12,6 +13,8 @@ PKG_RELEASE       ?= 1
 PKG_LICENSE       ?= MIT
 PKG_MAINTAINER    ?= ipopd developers
 PKG_URL           ?= https://github.com/ipopd/ipopd
+# Debian wants an address in Maintainer (policy 5.6.2).
+DEB_MAINTAINER    ?= ipopd developers <ipopd@users.noreply.github.com>
 # File times in the packages: the commit's, so rebuilding gives the same bytes.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Orders untagged builds (0_gitN); see PackageVersion in arm-build/pack.
@@ -25,7 +28,7 @@ cross:
 packages: cross
 	$(PKG_TOOL) packages -version '$(VERSION)' -commits $(GIT_COMMITS) -release $(PKG_RELEASE) \
 		-mtime $(SOURCE_DATE_EPOCH) -license '$(PKG_LICENSE)' -maintainer '$(PKG_MAINTAINER)' -url '$(PKG_URL)' \
-		-bin $(DIST)/bin -out $(DIST)
+		-deb-maintainer '$(DEB_MAINTAINER)' -bin $(DIST)/bin -out $(DIST)
 
 size: packages
 	$(PKG_TOOL) cross -arch mipsel_24kc -unstripped -version '$(VERSION)' -out $(DIST)/size

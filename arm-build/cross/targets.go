@@ -21,6 +21,9 @@ type Target struct {
 	// SameAs names the target whose binary this one ships unchanged
 	// (aarch64_generic runs the cortex-a53 build: Go emits generic ARMv8).
 	SameAs string
+	// Deb is the Debian architecture whose .deb ships this binary ("" =
+	// none): Raspberry Pi OS and Debian gateways.
+	Deb string
 }
 
 // Targets are the architectures ipopd ships for, in table order.
@@ -30,10 +33,12 @@ var Targets = []Target{
 	{Arch: "mips_24kc", GOARCH: "mips", Env: []string{"GOMIPS=softfloat"}, QEMU: "qemu-mips-static"},
 	{Arch: "arm_cortex-a7_neon-vfpv4", GOARCH: "arm", Env: []string{"GOARM=7"}, QEMU: "qemu-arm-static"},
 	// Raspberry Pi Zero/1: ARMv6 with VFP.
-	{Arch: "arm_arm1176jzf-s_vfp", GOARCH: "arm", Env: []string{"GOARM=6"}, QEMU: "qemu-arm-static"},
-	{Arch: "aarch64_cortex-a53", GOARCH: "arm64", QEMU: "qemu-aarch64-static"},
+	// Raspberry Pi OS's armhf is ARMv6 (the Pi Zero/1 run it too): this
+	// build, not the ARMv7 one, goes into the armhf .deb.
+	{Arch: "arm_arm1176jzf-s_vfp", GOARCH: "arm", Env: []string{"GOARM=6"}, QEMU: "qemu-arm-static", Deb: "armhf"},
+	{Arch: "aarch64_cortex-a53", GOARCH: "arm64", QEMU: "qemu-aarch64-static", Deb: "arm64"},
 	{Arch: "aarch64_generic", GOARCH: "arm64", QEMU: "qemu-aarch64-static", SameAs: "aarch64_cortex-a53"},
-	{Arch: "x86_64", GOARCH: "amd64", QEMU: "qemu-x86_64-static"},
+	{Arch: "x86_64", GOARCH: "amd64", QEMU: "qemu-x86_64-static", Deb: "amd64"},
 }
 
 // Lookup returns the target for an OpenWrt architecture.

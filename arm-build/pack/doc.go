@@ -1,7 +1,10 @@
 // Package pack builds OpenWrt packages without the OpenWrt SDK: .ipk files for
 // opkg (OpenWrt 24.10 and older) and .apk files in apk-tools v3's ADB format
 // (OpenWrt 25.12), plus the feed indexes that make a directory of them
-// installable (Packages and Packages.gz for opkg, packages.adb for apk).
+// installable (Packages and Packages.gz for opkg, packages.adb for apk). It
+// also writes .deb packages for Raspberry Pi OS and Debian and the flat apt
+// repository around them (deb.go, debsource.go, debrepo.go; read back by
+// readdeb.go), following deb(5), deb-control(5) and Debian policy.
 //
 // Every fact about the formats comes from ../shared/packaging/FORMATS.md,
 // which was checked against the real opkg and apk; comments cite its sections

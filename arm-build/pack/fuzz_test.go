@@ -102,3 +102,32 @@ func fuzzLimits(f *testing.F) {
 	maxUnpacked = 1 << 20
 	f.Cleanup(func() { maxUnpacked = old })
 }
+
+// FuzzReadDeb seeds with a small real .deb from BuildDeb.
+func FuzzReadDeb(f *testing.F) {
+	fuzzLimits(f)
+	d := testDeb(f)
+	d.Files[0].Data = []byte("\x7fELF small")
+	if b, err := BuildDeb(d); err == nil {
+		f.Add(b.Data)
+	}
+	f.Add([]byte(arMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ReadDeb(b)
+		if err != nil {
+			return
+		}
+		if d.Control.Get("Package") == "" || d.Control.Get("Version") == "" || d.Control.Get("Architecture") == "" {
+			t.Fatalf("accepted without required fields: %+v", d.Control)
+		}
+		files := map[string]bool{}
+		for _, f := range d.Files {
+			files[strings.TrimPrefix(f.Name, "./")] = !f.Dir
+		}
+		for p := range d.MD5Sums {
+			if !files[p] {
+				t.Fatalf("md5sums names %s, not a file of the package", p)
+			}
+		}
+	})
+}

@@ -21,6 +21,7 @@ func fakeRepo(t testing.TB) string {
 		"openwrt/ipopd/files/ipopd.init":                                         "#!/bin/sh /etc/rc.common\nSTART=90\nUSE_PROCD=1\n",
 		"openwrt/ipopd/files/ipopd.uci-defaults":                                 "#!/bin/sh\nexit 0\n",
 		"openwrt/ipopd/files/ipopd.acl.json":                                     "{}\n",
+		"openwrt/ipopd/files/ipopd.service":                                      "[Service]\nExecStart=/usr/sbin/ipopd run\n",
 		"openwrt/luci-app-ipop/htdocs/luci-static/resources/view/ipop/status.js": "'use strict';\n",
 		"openwrt/luci-app-ipop/root/usr/share/luci/menu.d/luci-app-ipop.json":    "{}\n",
 		"openwrt/luci-app-ipop/root/usr/share/rpcd/acl.d/luci-app-ipop.json":     "{}\n",

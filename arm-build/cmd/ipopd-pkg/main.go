@@ -2,7 +2,7 @@
 // and checks the size budget. arm-build/arm-build.mk calls it:
 //
 //	ipopd-pkg cross    -version V -out dist/bin
-//	ipopd-pkg packages -version V -commits N -bin dist/bin -out dist
+//	ipopd-pkg packages -version V -commits N -bin dist/bin -out dist   (also dist/deb)
 //	ipopd-pkg check    dist/ARCH...
 //	ipopd-pkg size     -dist dist -unstripped FILE
 package main
@@ -29,8 +29,10 @@ import (
 const usage = `usage: ipopd-pkg COMMAND [flags]
 
   cross      build ipopd for every architecture into -out/ARCH/ipopd
-  packages   make a feed per architecture in -out/ARCH: .ipk, .apk, indexes
-  check      read every package and index of the given feed directories back
+  packages   make a feed per architecture in -out/ARCH: .ipk, .apk, indexes;
+             and the .deb packages with their apt repository in -out/deb
+  check      read every package and index of the given feed directories
+             (or .deb repositories) back
   size       print sizes and the largest Go packages; fail over budget
 `
 
@@ -114,7 +116,8 @@ func cmdPackages(args []string, stdout, stderr io.Writer) error {
 	mtime := fs.Int64("mtime", 0, "file times, Unix seconds (SOURCE_DATE_EPOCH)")
 	license := fs.String("license", "", "License field")
 	maintainer := fs.String("maintainer", "", "Maintainer field")
-	url := fs.String("url", "", "project URL (apk only)")
+	url := fs.String("url", "", "project URL (apk and deb)")
+	debMaintainer := fs.String("deb-maintainer", "ipopd developers <ipopd@users.noreply.github.com>", "Maintainer of the .deb packages, \"Name <email>\"")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -166,6 +169,40 @@ func cmdPackages(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%-26s %s  ipk %s  apk %s\n", t.Arch, dir, mib(len(e.IPK.Data)), mib(len(e.APK.Data)))
 	}
+	return writeDebs(src, *debMaintainer, *binDir, filepath.Join(*out, "deb"), stdout)
+}
+
+// writeDebs makes the .deb of every target that has a Debian architecture
+// and the flat apt repository around them in dir, and reads it all back.
+func writeDebs(src pack.Source, maintainer, binDir, dir string, stdout io.Writer) error {
+	var entries []pack.DebEntry
+	for _, t := range cross.Targets {
+		if t.Deb == "" {
+			continue
+		}
+		bin, err := os.ReadFile(filepath.Join(binDir, t.Arch, "ipopd"))
+		if err != nil {
+			return fmt.Errorf("%s: %w (run make cross first)", t.Arch, err)
+		}
+		p, err := src.DebDaemon(t.Deb, maintainer, bin)
+		if err != nil {
+			return err
+		}
+		b, err := pack.BuildDeb(p)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, pack.DebEntry{Pkg: p, Deb: b})
+	}
+	if err := pack.WriteDebRepo(dir, "ipopd", entries); err != nil {
+		return err
+	}
+	if _, err := pack.CheckDebRepo(dir); err != nil {
+		return fmt.Errorf("deb repository %s fails its own check: %w", dir, err)
+	}
+	for _, e := range entries {
+		fmt.Fprintf(stdout, "%-26s %s  deb %s\n", e.Pkg.Arch, filepath.Join(dir, e.Pkg.DebName()), mib(len(e.Deb.Data)))
+	}
 	return nil
 }
 
@@ -197,6 +234,14 @@ func cmdCheck(args []string, stdout io.Writer) error {
 		return errors.New("check: give feed directories")
 	}
 	for _, dir := range args {
+		if _, err := os.Stat(filepath.Join(dir, pack.ReleaseFile)); err == nil {
+			debs, err := pack.CheckDebRepo(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "ok %s: %d .deb and the apt repository's indexes read back\n", dir, len(debs))
+			continue
+		}
 		r, err := pack.CheckFeed(dir)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipopd/ipopd/arm-build/cross"
+	"github.com/ipopd/ipopd/arm-build/pack"
 )
 
 func TestSymbolPackage(t *testing.T) {
@@ -134,6 +135,32 @@ func TestPackagesAndCheck(t *testing.T) {
 	}
 	if n := strings.Count(stdout.String(), "ok "); n != len(cross.Targets) {
 		t.Errorf("%d feeds checked:\n%s", n, stdout.String())
+	}
+	// The .deb repository: one package per Debian architecture, each with
+	// the binary of its target (armhf: the ARMv6 build, for the Pi Zero/1).
+	debDir := filepath.Join(out, "deb")
+	debs, err := pack.CheckDebRepo(debDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for arch, from := range map[string]string{"amd64": "x86_64", "arm64": "aarch64_cortex-a53", "armhf": "arm_arm1176jzf-s_vfp"} {
+		d := debs["ipopd_1.2.3+p4-1_"+arch+".deb"]
+		if d == nil {
+			t.Errorf("no %s .deb in %v", arch, debs)
+			continue
+		}
+		for _, f := range d.Files {
+			if f.Name == "./usr/sbin/ipopd" && string(f.Data) != "\x7fELF stand-in for "+from {
+				t.Errorf("%s .deb holds %q, want the %s binary", arch, f.Data, from)
+			}
+		}
+	}
+	if len(debs) != 3 {
+		t.Errorf("%d .deb files, want 3", len(debs))
+	}
+	stdout.Reset()
+	if err := run([]string{"check", debDir}, &stdout, io.Discard); err != nil || !strings.Contains(stdout.String(), "3 .deb") {
+		t.Errorf("check %s: %v, %q", debDir, err, stdout.String())
 	}
 	if strings.Count(stderr.String(), "ipopd.init missing") > 1 {
 		t.Errorf("a warning repeated per architecture:\n%s", stderr.String())
