@@ -46,7 +46,8 @@ func TestFollow(t *testing.T) {
 		{"settled path may change", s(10*time.Second, 0, 0), d1, d2, true},
 		{"flapping held: both paths carry records", s(time.Second, 100*time.Millisecond, 0), d1, d2, false},
 		{"direct stays while fresh", s(time.Hour, 0, 0), d1, viaLH, false},
-		{"relay once direct is stale", s(time.Hour, 4*ka, 4*ka), d1, viaLH, true},
+		{"direct stays: a keepalive gap is not a broken path", s(time.Hour, 500*time.Millisecond, 500*time.Millisecond), d1, viaLH, false},
+		{"relay once direct went quiet", s(time.Hour, 2*time.Second, 2*time.Second), d1, viaLH, true},
 		{"relay to relay held", s(time.Second, 0, time.Hour), viaLH, turn, false},
 		{"relay to relay once quiet", s(time.Second, 2*time.Second, time.Hour), viaLH, turn, true},
 	} {

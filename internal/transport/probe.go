@@ -17,9 +17,6 @@ import (
 // its keys and counters stay.
 
 const (
-	// directStale: a direct path silent this long is given up for the
-	// relay, if there is one. Three keepalives missed.
-	directStaleKeepalives = 3
 	// probeBurst is how long a punch keeps probing quickly; NAT bindings
 	// open within a round trip or two, so a few seconds is plenty.
 	probeBurst = 5 * time.Second
@@ -42,7 +39,7 @@ const (
 // follow decides whether a session moves from path cur to path next on an
 // authenticated record that arrived by next: the record proves that next
 // carries the peer's packets. Direct beats relayed; a relayed path
-// replaces a direct one only once the direct one went stale; a move
+// replaces a direct one only once the direct one went quiet; a move
 // between two paths of the same kind waits out pathHold unless the current
 // path went quiet. An address on the overlay itself is never followed.
 func (t *Transport) follow(s *session, cur, next path, now int64) bool {
@@ -58,7 +55,11 @@ func (t *Transport) follow(s *session, cur, next path, now int64) bool {
 	case !next.relayed():
 		return settled // the NAT rebound to a new port, or another address of the peer
 	case !cur.relayed():
-		return now-s.lastDirect.Load() > directStaleKeepalives*int64(t.keepalive)
+		// The peer went back to a relay because our records stopped
+		// reaching it; if nothing came direct from it for pathQuiet
+		// either, the direct path is broken both ways (an address that
+		// moved, a NAT that lost its mapping): follow it at once.
+		return now-s.lastDirect.Load() > int64(pathQuiet)
 	default:
 		return settled // another relay
 	}
