@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/wire"
 )
 
 // A peer that restarts without a Bye (a crash, a power cut, SIGKILL) comes
@@ -27,7 +29,7 @@ const (
 	quietProbe = 300 * time.Millisecond
 	// quietRedial: silence after which, with two probe pings unanswered
 	// for pongWait (or two round trips, if longer), a new handshake starts.
-	quietRedial = 800 * time.Millisecond
+	quietRedial = 600 * time.Millisecond
 	pongWait    = 250 * time.Millisecond
 	// redialTimeout bounds one such handshake: a restarted peer answers
 	// within a round trip or two; a gone one should not hold the next try.
@@ -95,8 +97,31 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 		}
 	}
 	if sincePing >= int64(quietProbe) {
+		if q.pings == 0 {
+			t.nudgeRelays(s, now)
+		}
 		s.ping(now)
 		q.pings++
+	}
+}
+
+// nudgeRelays sends a keepalive to every up relay (lighthouse) but s's
+// peer, at most once per quietProbe. A peer going quiet may mean that our
+// own address moved (a new public address, a NAT that remapped us): a
+// relay learns the new address only from our next record to it, and until
+// then it relays the peer's traffic for us to the old one. On an idle
+// link that record would be up to a keepalive away.
+func (t *Transport) nudgeRelays(s *session, now int64) {
+	if last := t.lastNudge.Load(); now-last < int64(quietProbe) || !t.lastNudge.CompareAndSwap(last, now) {
+		return
+	}
+	for _, p := range t.UpPeers() {
+		if p == s.peer || p.Roles()&wire.RoleRelay == 0 {
+			continue
+		}
+		if rs := p.active.Load(); rs != nil && rs.ready.Load() {
+			t.sendKeepalive(rs)
+		}
 	}
 }
 

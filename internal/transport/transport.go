@@ -171,6 +171,9 @@ type Transport struct {
 	byIndex map[uint32]*session
 
 	upPeers atomic.Pointer[[]*Peer] // peers with an active session, for flooding
+	// lastNudge is when quiet sessions last made us send keepalives to the
+	// relays (redial.go); the timer goroutine's.
+	lastNudge atomic.Int64
 
 	// turnMu guards turn, the TURN client (nil without a TURN server).
 	turnMu     sync.Mutex
