@@ -209,6 +209,12 @@ func (d *Daemon) startMemberLocked() error {
 	go func() { m.devErr <- m.sw.readDevice(maxFrame) }()
 	m.wg.Add(1)
 	go m.disc.run()
+	if d.opts.Conn == nil {
+		// A real socket on this machine's addresses (tests on a
+		// simulated network have none to watch).
+		m.wg.Add(1)
+		go m.disc.watchAddrs()
+	}
 	d.setEndpointsLocked(cfg.Endpoints)
 	d.applyNetworkAndReload(st)
 	d.event("ipop.state", map[string]any{"state": "running", "group": st.Name})

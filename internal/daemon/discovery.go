@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipopd/ipopd/internal/transport"
+	"github.com/ipopd/ipopd/internal/underlay"
 	"github.com/ipopd/ipopd/internal/wire"
 )
 
@@ -422,6 +423,26 @@ func (x *discovery) punchVia(id string) *transport.Peer {
 		return lhs[0]
 	}
 	return nil
+}
+
+// watchAddrs follows this router's address changes (a new public address,
+// a DHCP renewal on the WAN): peers learn the new address from a
+// keepalive at once, the overlay filter is rebuilt, and the lighthouses
+// get the new candidates. One goroutine per member run.
+func (x *discovery) watchAddrs() {
+	defer x.m.wg.Done()
+	err := underlay.WatchAddrs(x.m.ctx, func() {
+		x.m.tr.AddressesChanged()
+		x.d.refreshFilter(x.m)
+		for _, p := range x.m.tr.UpPeers() {
+			if p.Roles()&wire.RoleLighthouse != 0 {
+				x.announce(p)
+			}
+		}
+	})
+	if err != nil {
+		x.d.log.Warn("not watching address changes; peers learn a new address at the next keepalive", "err", err)
+	}
 }
 
 // run is the discovery timer: periodic announcements, the overlay filter

@@ -184,3 +184,21 @@ func (t *Transport) relayFor(s *session) (path, bool) {
 	}
 	return alt.relayPath(num), true
 }
+
+// AddressesChanged tells the transport that this machine's addresses
+// changed: every ready session sends a keepalive at once, so that each
+// peer (a relay first of all) learns our new address from it now rather
+// than at the next keepalive, and follows it (see follow).
+func (t *Transport) AddressesChanged() {
+	t.mu.Lock()
+	ss := make([]*session, 0, len(t.sessions))
+	for s := range t.sessions {
+		ss = append(ss, s)
+	}
+	t.mu.Unlock()
+	for _, s := range ss {
+		if s.ready.Load() {
+			t.sendKeepalive(s)
+		}
+	}
+}
