@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// readTimeout bounds how long WatchAddrs takes to notice that ctx ended.
+const readTimeout = 500 * time.Millisecond
 
 // WatchAddrs calls changed after every change of this machine's IPv4 or
 // IPv6 addresses, until ctx ends. It listens to the kernel's address
@@ -24,12 +28,13 @@ func WatchAddrs(ctx context.Context, changed func()) error {
 		unix.Close(fd)
 		return fmt.Errorf("address watch: bind: %w", err)
 	}
-	// Closing the socket is what ends a blocked read.
-	stop := context.AfterFunc(ctx, func() { unix.Shutdown(fd, unix.SHUT_RDWR) })
-	defer func() {
-		stop()
-		unix.Close(fd)
-	}()
+	defer unix.Close(fd)
+	// Reads wake up every readTimeout to see whether ctx ended: a
+	// blocked netlink read cannot be interrupted portably otherwise.
+	tv := unix.NsecToTimeval(int64(readTimeout))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("address watch: receive timeout: %w", err)
+	}
 	buf := make([]byte, 8192)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
@@ -37,7 +42,7 @@ func WatchAddrs(ctx context.Context, changed func()) error {
 			return nil
 		}
 		switch {
-		case err == unix.EINTR:
+		case err == unix.EINTR || err == unix.EAGAIN:
 			continue
 		case err == unix.ENOBUFS:
 			// Notifications were lost: something changed.

@@ -1,8 +1,10 @@
 package underlay
 
 import (
+	"context"
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,4 +40,21 @@ func FuzzAddrChange(f *testing.F) {
 	f.Add([]byte{16, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) { addrChange(b) })
+}
+
+// TestWatchAddrsStops: the watch returns soon after its context ends.
+func TestWatchAddrsStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- WatchAddrs(ctx, func() {}) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("WatchAddrs did not return after its context ended")
+	}
 }
