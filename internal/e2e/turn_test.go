@@ -89,7 +89,7 @@ func TestTURN(t *testing.T) {
 	for _, after := range []time.Duration{2 * time.Second, 10 * time.Second} {
 		time.Sleep(after)
 		for _, p := range pairs {
-			out, _ := p.a.host.Exec("ping", "-c", "10", "-i", "0.2", "-W", "1", p.b.lanIP)
+			out, _ := p.a.host.Exec("ping", "-c", "10", "-i", "0.05", "-W", "1", p.b.lanIP)
 			if n := len(icmpSeqRE.FindAllString(out, -1)); n != 10 {
 				t.Errorf("+%v: %s -> %s: %d of 10 replies (paths %q / %q)\n%s", after, p.a.name, p.b.name, n,
 					p.a.peerPath(t, p.b.name), p.b.peerPath(t, p.a.name), out)
