@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -162,8 +163,14 @@ func (d *Daemon) startMemberLocked() error {
 			if err != nil {
 				return transport.Identity{}, err
 			}
-			leaf, _ := x509.ParseCertificate(raw[0]) // VerifyPeer parsed it already
-			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool, Cert: leaf}, nil
+			// VerifyPeer parsed it already; the session keeps the serial
+			// and the DER, not the parsed certificate (2.5 KiB a peer).
+			leaf, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return transport.Identity{}, err
+			}
+			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool,
+				CertDER: bytes.Clone(raw[0]), Serial: leaf.SerialNumber}, nil
 		},
 		Self:        transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
 		Version:     d.opts.Version,
