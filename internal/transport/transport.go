@@ -519,7 +519,6 @@ func (t *Transport) handshake(vc *vconn) (*session, error) {
 		created: now,
 		done:    make(chan struct{}),
 		readyC:  make(chan struct{}),
-		reasm:   newReassembler(t.maxFrame + originLen), // a reflected frame's bytes carry its origin
 	}
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
