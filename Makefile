@@ -15,7 +15,7 @@ PKGS     := ./...
 RACE_PKGS := ./internal/transport/... ./internal/overlay/... ./internal/daemon/... ./internal/wire/... ./uci/...
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench demo profile clean install uninstall
+.PHONY: all build test test-short lint fmt-check vet fuzz fuzz-short bench scale demo profile clean install uninstall
 
 all: build
 
@@ -57,6 +57,17 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/transport/ ./internal/offload/ ./internal/overlay/ ./internal/daemon/
 	$(MAKE) bench-mips
 	IPOP_BENCH=1 IPOP_BENCH_TOOLS=$(BENCH_TOOLS) $(GO) test -count=1 -v -timeout 30m -run '^TestBench' ./internal/e2e/
+
+# Issue 11's figures at size: an in-process group of SCALE_MEMBERS members
+# (netsim, no root) and a network-namespace lab of SCALE_ROUTERS routers
+# (root), each printing a table (see docs/scale.md). SCALE_GOALS=all (or a
+# comma list of goal names) makes the lab fail on missed goals.
+SCALE_MEMBERS ?= 1000
+SCALE_ROUTERS ?= 300
+SCALE_GOALS   ?=
+scale:
+	IPOP_SCALE_MEMBERS=$(SCALE_MEMBERS) $(GO) test -count=1 -v -timeout 40m -run '^TestScaleInProcess$$' ./internal/daemon/
+	IPOP_SCALE_ROUTERS=$(SCALE_ROUTERS) IPOP_SCALE_GOALS=$(SCALE_GOALS) $(GO) test -count=1 -v -timeout 40m -run '^TestScaleLab$$' ./internal/e2e/
 
 demo: build
 	./internal/testtools/demo.sh $(BIN)

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ipopd/ipopd/internal/group"
 )
 
 // snapshot records every file under dir with its mode and content hash,
@@ -165,5 +167,74 @@ func TestHelpAndVersion(t *testing.T) {
 		} else if !errors.As(err, &ue) {
 			t.Errorf("%v: %v is not a usage error", args, err)
 		}
+	}
+}
+
+// TestGroupCreatePoolSize: --members and --pool-size choose the address
+// plan, bad values are refused naming what would do, and a full group's
+// refusal names the fix.
+func TestGroupCreatePoolSize(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := run([]string{"group", "create", "--name", "big", "--subnet", "10.253.0.0/16", "--members", "1000", "--node-name", "r0", "--state", big}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(big, "group.json"))
+	if err != nil || !strings.Contains(string(data), `"pool_size": 64`) {
+		t.Fatalf("group.json: %s %v", data, err)
+	}
+	out := filepath.Join(dir, "r1.bundle")
+	if err := run([]string{"group", "issue", "--name", "r1", "--out", out, "--state", big}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := group.ParseBundle(b)
+	if err != nil || bd.Address.String() != "10.253.0.2" || bd.Pool.String() != "10.253.4.64/26" {
+		t.Fatalf("r1: %v %v", bd, err)
+	}
+	if err := run([]string{"group", "show", "--state", big}); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := filepath.Join(dir, "bad")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pool-size", "48"}, "pool size 48 is not a power of two of at least 16"},
+		{[]string{"--pool-size", "256", "--members", "1000"}, "a /16 with pools of 256 holds at most 255 members: use --pool-size 64 (at most 1008 members) or a larger subnet like /14"},
+		{[]string{"--members", "5000"}, "a /16 holds at most 3840 members (with the smallest pools, of 16 addresses): use a larger subnet like /15"},
+		{[]string{"--members", "many"}, `invalid value "many" for flag -members`},
+	} {
+		args := append([]string{"group", "create", "--name", "bad", "--subnet", "10.253.0.0/16", "--state", bad}, c.args...)
+		err := run(args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want it to mention %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(bad); !os.IsNotExist(err) {
+			t.Fatalf("%v: created the state directory", c.args)
+		}
+	}
+
+	// A /24 with pools of 64: a router range of one pool's size, 3 members.
+	small := filepath.Join(dir, "small")
+	if err := run([]string{"group", "create", "--name", "small", "--subnet", "10.253.1.0/24", "--pool-size", "64", "--node-name", "r0", "--state", small}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"r1", "r2"} {
+		if err := run([]string{"group", "issue", "--name", n, "--out", filepath.Join(dir, "small-"+n), "--state", small}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshot(t, small)
+	err = run([]string{"group", "issue", "--name", "r3", "--out", filepath.Join(dir, "small-r3"), "--state", small})
+	if err == nil || !strings.Contains(err.Error(), "at most 3 members with DHCP pools of 64 addresses") || !strings.Contains(err.Error(), "ipopd group create --members N") {
+		t.Errorf("full group: %v", err)
+	}
+	if snapshot(t, small) != before {
+		t.Error("a refused issue changed the state")
 	}
 }

@@ -11,11 +11,21 @@ import (
 )
 
 func cmdGroupCreate(args []string) error {
-	c := newCommand("group create", "", "Create a group. This router becomes its owner and holds the group CA key\n(keep a backup of the state directory).")
+	c := newCommand("group create", "", `Create a group. This router becomes its owner and holds the group CA key
+(keep a backup of the state directory).
+
+The subnet holds one address per router, in a range at its start, and one
+DHCP pool per router for its LAN, from the rest. The pool size fixes how
+many routers the group can hold, for its whole life: a /16 holds 255 with
+pools of 256 addresses (the default), 508 with 128, 1008 with 64, 1984 with
+32 and 3840 with 16. Choose it with --pool-size, or give --members and the
+largest pool size that holds them is taken.`)
 	_, state := commonFlags(c)
 	name := c.fs.String("name", "", "group `name` (required)")
 	subnet := c.fs.String("subnet", group.DefaultSubnet.String(), "virtual `subnet` of the group")
 	nodeName := c.fs.String("node-name", "", "this router's `name` in the group (default: host name)")
+	poolSize := c.fs.Int("pool-size", 0, "`addresses` in each router's DHCP pool: a power of two, at least 16\n(default: a 256th of the subnet, 256 in a /16)")
+	members := c.fs.Int("members", 0, "`number` of routers the group must hold; without --pool-size, takes\nthe largest pool size that holds them (--members 1000 in a /16: pools of 64)")
 	_, err := c.parseN(args, 0)
 	if err != nil {
 		return err
@@ -27,12 +37,12 @@ func cmdGroupCreate(args []string) error {
 	if err != nil {
 		return usageError{fmt.Sprintf("group create: --subnet %q is not a CIDR prefix like 10.77.0.0/16", *subnet)}
 	}
-	st, err := group.Create(*state, group.CreateOptions{Name: *name, Subnet: pfx, NodeName: *nodeName, Now: time.Now()})
+	st, err := group.Create(*state, group.CreateOptions{Name: *name, Subnet: pfx, NodeName: *nodeName, PoolSize: *poolSize, Members: *members, Now: time.Now()})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("created group %q (subnet %s) in %s\nthis router: %q, node id %s, address %s\nCA fingerprint: %s\n",
-		st.Name, st.Subnet, st.Dir, st.NodeName, st.NodeID, st.Address, group.Fingerprint(st.CACert))
+	fmt.Printf("created group %q (subnet %s) in %s\naddress plan: %s\nthis router: %q, node id %s, address %s\nCA fingerprint: %s\n",
+		st.Name, st.Subnet, st.Dir, st.Layout, st.NodeName, st.NodeID, st.Address, group.Fingerprint(st.CACert))
 	fmt.Println("next: 'ipopd group issue --name NODE --out NODE.bundle' for each other router")
 	return nil
 }
@@ -120,5 +130,8 @@ func cmdGroupShow(args []string) error {
 	}
 	fmt.Printf("group:          %s\nsubnet:         %s\nnode:           %s\nnode id:        %s\naddress:        %s\nowner:          %t\ncertificate:    valid until %s\nCA fingerprint: %s\n",
 		st.Name, st.Subnet, st.NodeName, st.NodeID, st.Address, st.Owner(), st.NodeCert.NotAfter.Format(time.RFC3339), group.Fingerprint(st.CACert))
+	if st.Owner() {
+		fmt.Printf("address plan:   %s\n", st.Layout)
+	}
 	return nil
 }

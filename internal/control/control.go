@@ -17,6 +17,11 @@ import (
 // MaxRequest bounds one request line.
 const MaxRequest = 64 << 10
 
+// MaxResponse bounds one response line that Call reads: "peers" on a
+// lighthouse lists every member (about 300 bytes each), so it is sized for
+// a group of 1000 with room to spare.
+const MaxResponse = 4 << 20
+
 // ErrUnknownMethod is returned by a Handler for a method it does not serve.
 var ErrUnknownMethod = errors.New("unknown method")
 
@@ -102,7 +107,7 @@ func (s *Server) serve(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	r := bufio.NewReaderSize(c, 4096)
-	line, err := readLine(r)
+	line, err := readLine(r, MaxRequest, "request")
 	var resp Response
 	if err != nil {
 		resp.Error = err.Error()
@@ -130,16 +135,16 @@ func call(ctx context.Context, h Handler, req Request) (resp Response) {
 	return Response{OK: true, Result: b}
 }
 
-func readLine(r *bufio.Reader) ([]byte, error) {
+func readLine(r *bufio.Reader, limit int, what string) ([]byte, error) {
 	var line []byte
 	for {
 		chunk, isPrefix, err := r.ReadLine()
 		if err != nil {
-			return nil, fmt.Errorf("read request: %w", err)
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		line = append(line, chunk...)
-		if len(line) > MaxRequest {
-			return nil, fmt.Errorf("request over %d bytes", MaxRequest)
+		if len(line) > limit {
+			return nil, fmt.Errorf("%s over %d bytes", what, limit)
 		}
 		if !isPrefix {
 			return line, nil
@@ -172,7 +177,7 @@ func Call(ctx context.Context, path, method string, args, result any) error {
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
-	line, err := readLine(bufio.NewReader(c))
+	line, err := readLine(bufio.NewReader(c), MaxResponse, "response")
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -70,5 +71,27 @@ func TestCallAndErrors(t *testing.T) {
 	}
 	if err := Call(context.Background(), path, "echo", nil, nil); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("call without daemon: %v", err)
+	}
+}
+
+// TestLargeResponse: an answer far over MaxRequest (peers on a lighthouse
+// of a large group) reaches the caller.
+func TestLargeResponse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	big := strings.Repeat("x", 3*MaxRequest)
+	srv, err := Listen(path, func(context.Context, string, json.RawMessage) (any, error) { return big, nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	var got string
+	if err := Call(context.Background(), path, "peers", nil, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != big {
+		t.Fatalf("got %d bytes, want %d", len(got), len(big))
 	}
 }

@@ -30,6 +30,8 @@ type Peer struct {
 	RTTMillis     float64   `json:"rtt_ms"`
 	BytesIn       uint64    `json:"bytes_in"`
 	BytesOut      uint64    `json:"bytes_out"`
+	FramesIn      uint64    `json:"frames_in"`
+	FramesOut     uint64    `json:"frames_out"`
 	Since         time.Time `json:"since"`
 	LastHandshake time.Time `json:"last_handshake"`
 	Cipher        string    `json:"cipher,omitempty"`

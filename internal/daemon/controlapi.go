@@ -221,6 +221,8 @@ func (d *Daemon) controlPeers() []control.Peer {
 			RTTMillis:     float64(p.RTT.Microseconds()) / 1000,
 			BytesIn:       p.BytesIn,
 			BytesOut:      p.BytesOut,
+			FramesIn:      p.FramesIn,
+			FramesOut:     p.FramesOut,
 			Since:         p.Since,
 			LastHandshake: p.LastHandshake,
 			Cipher:        p.Cipher,

@@ -126,13 +126,15 @@ func TestQueryAnswers(t *testing.T) {
 	lh, a, b := ms[0], ms[2], ms[3]
 	x := a.d.member().disc
 	lhPeer := peerOf(a, lh)
-	// b announces an address on the overlay and an underlay one.
-	peerOf(b, lh)
+	// b announces an address on the overlay and an underlay one (after
+	// its own announcement at link up, which this replaces).
+	time.Sleep(200 * time.Millisecond)
 	b.d.member().tr.SendControl(peerOf(b, lh), &wire.Announce{Candidates: []string{"10.77.0.9:6464", "192.0.2.7:6464", "junk"}})
 	eventually(t, "b's announcement", func() bool {
 		lh.d.member().disc.mu.Lock()
 		defer lh.d.member().disc.mu.Unlock()
-		return len(lh.d.member().disc.announced[b.d.groupState().NodeID].Candidates) == 1
+		c := lh.d.member().disc.announced[b.d.groupState().NodeID].Candidates
+		return len(c) == 1 && c[0] == "192.0.2.7:6464"
 	})
 	r, err := x.query(lhPeer, b.d.groupState().NodeID)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Tests of the bench's parsers and report, without namespaces or tools:
@@ -296,4 +297,17 @@ func FuzzBenchUAPI(f *testing.F) {
 			t.Fatalf("accepted %q without an errno line", in)
 		}
 	})
+}
+
+func TestFirstReplyAt(t *testing.T) {
+	out := "64 bytes from 10.77.3.10: icmp_seq=1 ttl=64 time=1480 ms\n" +
+		"64 bytes from 10.77.3.10: icmp_seq=9 ttl=64 time=2.10 ms\n" +
+		"64 bytes from 10.77.3.10: icmp_seq=10 ttl=64 time=1.90 ms\n"
+	got, ok := firstReplyAt(out, 100*time.Millisecond)
+	if want := 802100 * time.Microsecond; !ok || got != want {
+		t.Fatalf("firstReplyAt = %v, %v; want %v", got, ok, want)
+	}
+	if _, ok := firstReplyAt("no answer\n", time.Second); ok {
+		t.Fatal("a reply found in output without one")
+	}
 }

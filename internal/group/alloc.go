@@ -54,22 +54,26 @@ func findName(allocs []Allocation, name string) (Allocation, bool) {
 	return Allocation{}, false
 }
 
-// readAllocations reads and validates allocations.json; the caller holds
-// the directory lock.
-func readAllocations(dir string, subnet netip.Prefix) ([]Allocation, error) {
+// readAllocations reads allocations.json and validates it against the
+// group's plan; the caller holds the directory lock.
+func readAllocations(dir string, plan Layout) ([]Allocation, error) {
+	if !plan.Subnet.IsValid() {
+		return nil, errorf(ErrInvalidOption, "group: the state has no address plan (only an owner's state loaded with Load has one)")
+	}
 	path := filepath.Join(dir, FileAllocations)
 	data, err := readStateFile(path)
 	if err != nil {
 		return nil, err
 	}
-	allocs, err := parseAllocations(data, subnet)
+	allocs, err := parseAllocations(data, plan)
 	if err != nil {
 		return nil, fmt.Errorf("group: %s: %w", path, err)
 	}
 	return allocs, nil
 }
 
-func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
+func parseAllocations(data []byte, plan Layout) ([]Allocation, error) {
+	subnet := plan.Subnet
 	var f allocationsFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
@@ -116,25 +120,56 @@ func parseAllocations(data []byte, subnet netip.Prefix) ([]Allocation, error) {
 			return nil, errorf(ErrCorrupt, "entry %d (%s): node id %s appears twice", i+1, a.Name, a.NodeID)
 		}
 		names[key], addrs[a.Address], ids[a.NodeID] = true, true, true
+		if err := plan.checkAllocation(a); err != nil {
+			return nil, errorf(ErrCorrupt, "entry %d (%s): %w", i+1, a.Name, err)
+		}
 	}
-	// Pools may not overlap each other nor hold another node's address.
-	for i, a := range f.Nodes {
-		if !a.Pool.IsValid() {
-			continue
-		}
-		for j, b := range f.Nodes {
-			if i == j {
-				continue
-			}
-			if b.Pool.IsValid() && a.Pool.Overlaps(b.Pool) {
-				return nil, errorf(ErrCorrupt, "entries %d and %d: pools %s and %s overlap", i+1, j+1, a.Pool, b.Pool)
-			}
-			if a.Pool.Contains(b.Address) {
-				return nil, errorf(ErrCorrupt, "entry %d (%s): address %s lies in the pool %s of %q", j+1, b.Name, b.Address, a.Pool, a.Name)
-			}
-		}
+	if err := checkPoolsApart(f.Nodes); err != nil {
+		return nil, err
 	}
 	return f.Nodes, nil
+}
+
+// checkPoolsApart checks that no two pools overlap and no pool holds
+// another node's address. It sorts instead of comparing every pair, since
+// a group may have thousands of members and every allocation reads the
+// file.
+func checkPoolsApart(nodes []Allocation) error {
+	pooled := make([]int, 0, len(nodes)) // indexes of nodes with a pool, by pool start
+	byAddr := make([]int, len(nodes))    // indexes of all nodes, by address
+	for i, a := range nodes {
+		byAddr[i] = i
+		if a.Pool.IsValid() {
+			pooled = append(pooled, i)
+		}
+	}
+	slices.SortFunc(pooled, func(i, j int) int {
+		if c := nodes[i].Pool.Addr().Compare(nodes[j].Pool.Addr()); c != 0 {
+			return c
+		}
+		return nodes[i].Pool.Bits() - nodes[j].Pool.Bits()
+	})
+	// Prefixes nest or are apart: if one contains a later one, it also
+	// contains the pool right after it in this order.
+	for k := 1; k < len(pooled); k++ {
+		i, j := pooled[k-1], pooled[k]
+		if nodes[i].Pool.Overlaps(nodes[j].Pool) {
+			i, j = min(i, j), max(i, j)
+			return errorf(ErrCorrupt, "entries %d and %d: pools %s and %s overlap", i+1, j+1, nodes[i].Pool, nodes[j].Pool)
+		}
+	}
+	slices.SortFunc(byAddr, func(i, j int) int { return nodes[i].Address.Compare(nodes[j].Address) })
+	for _, i := range pooled {
+		a := nodes[i]
+		k, _ := slices.BinarySearchFunc(byAddr, a.Pool.Addr(), func(j int, x netip.Addr) int { return nodes[j].Address.Compare(x) })
+		for ; k < len(byAddr) && a.Pool.Contains(nodes[byAddr[k]].Address); k++ {
+			if j := byAddr[k]; j != i {
+				b := nodes[j]
+				return errorf(ErrCorrupt, "entry %d (%s): address %s lies in the pool %s of %q", j+1, b.Name, b.Address, a.Pool, a.Name)
+			}
+		}
+	}
+	return nil
 }
 
 func encodeAllocations(allocs []Allocation) []byte {
@@ -177,15 +212,17 @@ func (s *State) Allocations() ([]Allocation, error) {
 		return nil, fmt.Errorf("group: %w", err)
 	}
 	defer unlock()
-	return readAllocations(s.Dir, s.Subnet)
+	return readAllocations(s.Dir, s.Layout)
 }
 
 // Issue creates a member certificate and key for nodeName and returns them
 // as a bundle (see Bundle.Encode and WriteBundleFile). addr picks the
 // node's address; the zero Addr takes the lowest free one. The node also
-// gets the lowest free DHCP pool slice (see pool.go); an address inside a
-// member's pool is refused (ErrAddressTaken), and so is a node when no
-// slice is left (ErrSubnetFull). Only the owner
+// gets the lowest free DHCP pool of the group's plan (see layout.go). An
+// address inside a member's pool is refused (ErrAddressTaken), and so is
+// one outside the router range of a group with a chosen pool size
+// (ErrInvalidAddress); a node is refused when no address or pool is left
+// (ErrSubnetFull, naming the fix). Only the owner
 // can issue (ErrNotOwner). A name or address issued before is refused
 // (ErrNameTaken, ErrAddressTaken). The allocation is recorded only after
 // everything else succeeded, in one atomic write of allocations.json.
@@ -216,7 +253,7 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 	defer unlock()
 	// Work from the files, not from memory: the CLI and the daemon may
 	// both issue from one directory.
-	allocs, err := readAllocations(s.Dir, s.Subnet)
+	allocs, err := readAllocations(s.Dir, s.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -232,10 +269,13 @@ func (s *State) Issue(nodeName string, addr netip.Addr, now time.Time) ([]byte, 
 		if a, ok := poolOwner(addr, allocs); ok {
 			return nil, errorf(ErrAddressTaken, "group: issue %q: address %s lies in the DHCP pool %s of %q", nodeName, addr, a.Pool, a.Name)
 		}
-	} else if addr, err = nextFree(s.Subnet, allocs); err != nil {
+		if err := s.Layout.checkRouterAddress(addr); err != nil {
+			return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
+		}
+	} else if addr, err = s.Layout.nextAddress(allocs); err != nil {
 		return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
 	}
-	pool, err := nextPool(s.Subnet, append(slices.Clone(allocs), Allocation{Address: addr}))
+	pool, err := s.Layout.nextPool(allocs, addr)
 	if err != nil {
 		return nil, fmt.Errorf("group: issue %q: %w", nodeName, err)
 	}

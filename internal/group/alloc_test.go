@@ -90,7 +90,7 @@ func TestAllocationNeverRepeats(t *testing.T) {
 		t.Errorf("first member got %s", a)
 	}
 	issue(owner, "n2", netip.MustParseAddr("10.77.0.3"))
-	issue(owner, "n3", netip.MustParseAddr("10.77.5.5"))
+	issue(owner, "n3", netip.MustParseAddr("10.77.0.200"))
 	if a := issue(owner, "n4", netip.Addr{}); a != netip.MustParseAddr("10.77.0.4") {
 		t.Errorf("n4 got %s, want the lowest free address 10.77.0.4", a)
 	}

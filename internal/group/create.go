@@ -13,7 +13,14 @@ type CreateOptions struct {
 	Name     string       // group name
 	Subnet   netip.Prefix // zero: DefaultSubnet; masked before use
 	NodeName string       // this node's name; "" takes the host name's first label
-	Now      time.Time    // required; the CLI passes time.Now()
+	// PoolSize is the number of addresses of each member's DHCP pool: a
+	// power of two, at least MinPoolSize. 0 takes the largest that holds
+	// Members, or DefaultPoolSize if Members is 0. See PlanLayout.
+	PoolSize int
+	// Members, if not 0, is how many members (owner included) the group
+	// must be able to hold; Create refuses a plan that holds fewer.
+	Members int
+	Now     time.Time // required; the CLI passes time.Now()
 	// LocalPrefixes returns the prefixes configured on this machine, to
 	// refuse an overlapping subnet; nil reads the interface addresses.
 	LocalPrefixes func() ([]netip.Prefix, error)
@@ -21,9 +28,11 @@ type CreateOptions struct {
 
 // Create makes a new group in dir with this node as its owner: the CA, this
 // node's certificate at the subnet's first host address with the first
-// pool slice, group.json and allocations.json. It refuses a dir that already holds group state
-// (ErrExists) and a subnet that overlaps a local interface prefix
-// (ErrSubnetOverlap). On failure dir is left as it was.
+// DHCP pool, group.json (with the pool size) and allocations.json. It
+// refuses a dir that already holds group state (ErrExists), a subnet that
+// overlaps a local interface prefix (ErrSubnetOverlap) and a pool size or
+// member count the subnet cannot hold (ErrInvalidOption, saying what
+// would). On failure dir is left as it was.
 func Create(dir string, o CreateOptions) (*State, error) {
 	if dir == "" {
 		return nil, errorf(ErrInvalidOption, "group: create: state directory is not set")
@@ -51,6 +60,10 @@ func Create(dir string, o CreateOptions) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
+	plan, err := PlanLayout(subnet, o.PoolSize, o.Members)
+	if err != nil {
+		return nil, fmt.Errorf("group: create: %w", err)
+	}
 	if err := checkLocalOverlap(subnet, o.LocalPrefixes); err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
@@ -59,7 +72,7 @@ func Create(dir string, o CreateOptions) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
-	s, err := create(dir, o.Name, nodeName, subnet, o.Now)
+	s, err := create(dir, o.Name, nodeName, plan, o.Now)
 	if err != nil {
 		if created {
 			// Only removes the directory if it is still empty.
@@ -70,7 +83,8 @@ func Create(dir string, o CreateOptions) (*State, error) {
 	return s, nil
 }
 
-func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time) (*State, error) {
+func create(dir, groupName, nodeName string, plan Layout, now time.Time) (*State, error) {
+	subnet := plan.Subnet
 	unlock, err := lockDir(dir, true)
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
@@ -100,8 +114,11 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
-	addr := firstHost(subnet)
-	pool, err := nextPool(subnet, []Allocation{{Address: addr}})
+	addr, err := plan.nextAddress(nil)
+	if err != nil {
+		return nil, fmt.Errorf("group: create: %w", err)
+	}
+	pool, err := plan.nextPool(nil, addr)
 	if err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
 	}
@@ -129,7 +146,7 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 		{name: FileNodeKey, data: nodeKeyPEM, perm: secretMode},
 		{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode},
 		// Last: group.json makes the directory a group.
-		{name: FileGroup, data: encodeGroupFile(groupFile{Name: groupName, Subnet: subnet.String(), NodeName: nodeName, Owner: true}), perm: publicMode},
+		{name: FileGroup, data: encodeGroupFile(groupFile{Name: groupName, Subnet: subnet.String(), NodeName: nodeName, Owner: true, PoolSize: &plan.PoolSize}), perm: publicMode},
 	}
 	if err := commitFiles(dir, files); err != nil {
 		return nil, fmt.Errorf("group: create: %w", err)
@@ -140,6 +157,6 @@ func create(dir, groupName, nodeName string, subnet netip.Prefix, now time.Time)
 	return &State{
 		Dir: dir, Name: groupName, Subnet: subnet, NodeName: nodeName,
 		CACert: ca, CAKey: caKey, NodeCert: cert, NodeKey: nodeKey, NodeID: id, Address: addr, Pool: pool,
-		crl: &crlHolder{},
+		Layout: plan, crl: &crlHolder{},
 	}, nil
 }

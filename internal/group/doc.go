@@ -15,11 +15,21 @@
 //	ca.key            group CA key, only on the owner (PEM, SEC 1)    0600
 //	node.crt          this node's certificate (PEM)                   0644
 //	node.key          this node's key (PEM, SEC 1)                    0600
-//	group.json        {"name","subnet","node_name","owner"}          0644
+//	group.json        {"name","subnet","node_name","owner",          0644
+//	                  "pool_size" (owner only; see below)}
 //	allocations.json  owner only: every member's name, address, pool,
 //	                  serials and revocation                         0644
 //	invites.json      owner only: invite records with secrets        0600
 //	crl.der           the newest revocation list (DER), if any       0644
+//
+// pool_size is the number of addresses of each member's DHCP pool, chosen
+// when the group is created (0: no pools); it fixes the group's address
+// plan (layout.go): router addresses from a range at the start of the
+// subnet, pools from the rest. A group.json without it was written before
+// it existed and keeps the legacy plan of pool.go; older ipopd versions
+// read a group.json with it (unknown fields are ignored) but would
+// allocate by the legacy plan, which mixes badly with the new one, so an
+// owner of such a group must not be downgraded.
 //
 // Every write is atomic: each file is written to a temporary file in the same
 // directory, synced and renamed into place. Operations that change several

@@ -59,7 +59,7 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 	if err != nil {
 		return nil, err
 	}
-	allocs, err := readAllocations(s.Dir, s.Subnet)
+	allocs, err := readAllocations(s.Dir, s.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +95,11 @@ func (s *State) AcceptJoin(req JoinRequest, binding []byte, now time.Time) (*Joi
 	if i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.NodeID == nodeID }); i >= 0 {
 		return nil, errorf(ErrKeyTaken, "group: join: this key (node id %s) already belongs to member %q; a node joins with a new key", nodeID, allocs[i].Name)
 	}
-	addr, err := nextFree(s.Subnet, allocs)
+	addr, err := s.Layout.nextAddress(allocs)
 	if err != nil {
 		return nil, fmt.Errorf("group: join %q: %w", req.NodeName, err)
 	}
-	pool, err := nextPool(s.Subnet, append(slices.Clone(allocs), Allocation{Address: addr}))
+	pool, err := s.Layout.nextPool(allocs, addr)
 	if err != nil {
 		return nil, fmt.Errorf("group: join %q: %w", req.NodeName, err)
 	}

@@ -9,11 +9,14 @@ import (
 	"net/netip"
 )
 
-// DHCP pool slices.
+// DHCP pool slices: the legacy rule.
 //
 // Every member router serves its own LAN from its own slice of the group
 // subnet, so DHCP servers on different sites never hand out the same
-// address. The subnet is cut into equal slices: a slice is 8 bits longer
+// address. Groups created with a pool size follow layout.go; groups whose
+// group.json has none (created before) follow this rule, which also gives
+// new groups their default pool size. The subnet is cut into equal
+// slices: a slice is 8 bits longer
 // than the subnet (a /16 gives 256 slices of /24), but never smaller than a
 // /28 (a /24 gives 16 slices of /28). Slice 0 is where the routers' own
 // addresses are allocated; each member gets the lowest free slice from 1

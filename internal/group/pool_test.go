@@ -11,19 +11,24 @@ import (
 	"testing"
 )
 
+// TestPoolScheme: the default plan of a new group per subnet size (pools
+// of the legacy slice size), and the slices of the legacy rule.
 func TestPoolScheme(t *testing.T) {
 	tests := []struct {
-		subnet string
-		slices int
-		owner  string // owner's pool
+		subnet  string
+		slices  int    // legacy slices
+		owner   string // owner's pool
+		routers string // router range
+		max     int    // members
 	}{
-		{"10.77.0.0/16", 256, "10.77.1.0/24"},
-		{"10.0.0.0/8", 256, "10.1.0.0/16"},
-		{"172.20.0.0/20", 256, "172.20.0.16/28"},
-		{"10.77.1.0/24", 16, "10.77.1.16/28"},
-		{"10.77.1.0/27", 2, "10.77.1.16/28"},
-		{"10.77.1.0/28", 0, ""},
-		{"10.9.9.4/30", 0, ""},
+		{"10.77.0.0/16", 256, "10.77.1.0/24", "10.77.0.0/24", 255},
+		{"10.0.0.0/8", 256, "10.1.0.0/16", "10.0.0.0/16", 255},
+		// /28 pools: 15 addresses in slice 0 are too few for 255 pools.
+		{"172.20.0.0/20", 256, "172.20.1.0/28", "172.20.0.0/24", 240},
+		{"10.77.1.0/24", 16, "10.77.1.16/28", "10.77.1.0/28", 15},
+		{"10.77.1.0/27", 2, "10.77.1.16/28", "10.77.1.0/28", 1},
+		{"10.77.1.0/28", 0, "", "10.77.1.0/28", 14},
+		{"10.9.9.4/30", 0, "", "10.9.9.4/30", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.subnet, func(t *testing.T) {
@@ -42,16 +47,25 @@ func TestPoolScheme(t *testing.T) {
 			if s.Pool != want {
 				t.Errorf("owner pool %s, want %s", s.Pool, want)
 			}
+			if s.Layout.Routers.String() != tt.routers || s.Layout.MaxMembers != tt.max {
+				t.Errorf("plan %v, want routers %s, %d members", s.Layout, tt.routers, tt.max)
+			}
 			l, err := Load(s.Dir)
-			if err != nil || l.Pool != want {
-				t.Errorf("Load: pool %v, %v", l, err)
+			if err != nil || l.Pool != want || l.Layout != s.Layout || l.Layout.Legacy {
+				t.Fatalf("Load: pool %v, plan %+v, %v", l, l.Layout, err)
+			}
+			// The legacy rule gives the owner the same pool.
+			if old := makeLegacy(t, l); old.Pool != want || old.Layout.MaxMembers < tt.max {
+				t.Errorf("legacy: pool %s, plan %+v", old.Pool, old.Layout)
 			}
 		})
 	}
 }
 
+// TestPoolsNeverOverlapAddresses: in a legacy group an address given
+// anywhere keeps its slice from being a pool.
 func TestPoolsNeverOverlapAddresses(t *testing.T) {
-	owner := newOwner(t, "home")
+	owner := makeLegacy(t, newOwner(t, "home"))
 	// An explicit address in slice 5 keeps slice 5 from being a pool.
 	if _, err := owner.Issue("n1", netip.MustParseAddr("10.77.5.5"), testNow); err != nil {
 		t.Fatal(err)
@@ -170,7 +184,7 @@ func TestOldAllocationsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allocs, err := parseAllocations(data, owner.Subnet)
+	allocs, err := parseAllocations(data, owner.Layout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,10 +209,7 @@ func TestOldAllocationsLoad(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(owner.Dir, FileNodeCert), certPEM(cert), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := Load(owner.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := makeLegacy(t, owner)
 	if l.Pool.IsValid() {
 		t.Errorf("old owner got pool %s", l.Pool)
 	}
@@ -228,7 +239,7 @@ func TestAllocationsPoolDamage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseAllocations([]byte(tt.file), subnet)
+			_, err := parseAllocations([]byte(tt.file), legacyLayout(subnet))
 			wantErr(t, err, ErrCorrupt, tt.frag)
 		})
 	}

@@ -70,7 +70,7 @@ func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, 
 		return nil, err
 	}
 	defer unlock()
-	allocs, err := readAllocations(s.Dir, s.Subnet)
+	allocs, err := readAllocations(s.Dir, s.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func (s *State) RenewSelf(now time.Time, force bool) (bool, error) {
 	if !disk.Equal(s.NodeCert) {
 		return false, errorf(ErrCorrupt, "group: %s changed since the state was loaded; load it again", filepath.Join(s.Dir, FileNodeCert))
 	}
-	allocs, err := readAllocations(s.Dir, s.Subnet)
+	allocs, err := readAllocations(s.Dir, s.Layout)
 	if err != nil {
 		return false, err
 	}

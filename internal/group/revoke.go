@@ -141,7 +141,7 @@ func (s *State) Revoke(node string, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	defer unlock()
-	allocs, err := readAllocations(s.Dir, s.Subnet)
+	allocs, err := readAllocations(s.Dir, s.Layout)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,9 @@ type State struct {
 	NodeID   string
 	Address  netip.Addr
 	Pool     netip.Prefix // this node's DHCP pool slice; zero if it has none
+	// Layout is the group's address plan, from which the owner allocates;
+	// zero on other members, which do not keep it.
+	Layout Layout
 
 	crl *crlHolder // current revocation list; shared by copies of the State
 }
@@ -74,6 +77,10 @@ type groupFile struct {
 	Subnet   string `json:"subnet"`
 	NodeName string `json:"node_name"`
 	Owner    bool   `json:"owner"`
+	// PoolSize is the number of addresses of a member's DHCP pool (see
+	// layout.go), written on the owner only; 0: no pools. Absent in files
+	// written before it existed, and on members: the legacy rule.
+	PoolSize *int `json:"pool_size,omitempty"`
 }
 
 // Load reads and cross-checks the state in dir. It returns an error
@@ -106,11 +113,11 @@ func load(dir string) (*State, error) {
 	if err != nil {
 		return nil, errorf(ErrCorrupt, "group: %w", err)
 	}
-	g, subnet, err := parseGroupFile(data)
+	g, plan, err := parseGroupFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("group: %s: %w", gpath, err)
 	}
-	s := &State{Dir: dir, Name: g.Name, Subnet: subnet, NodeName: g.NodeName, crl: &crlHolder{}}
+	s := &State{Dir: dir, Name: g.Name, Subnet: plan.Subnet, NodeName: g.NodeName, crl: &crlHolder{}}
 
 	if s.CACert, err = readCert(dir, FileCACert); err != nil {
 		return nil, err
@@ -149,6 +156,9 @@ func load(dir string) (*State, error) {
 
 	kpath := filepath.Join(dir, FileCAKey)
 	if !g.Owner {
+		if g.PoolSize != nil {
+			return nil, errorf(ErrCorrupt, "group: %s: has pool_size, which only the owner keeps, but says this node is not the owner", gpath)
+		}
 		if _, err := os.Lstat(kpath); err == nil {
 			return nil, errorf(ErrCorrupt, "group: %s exists but %s says this node is not the group owner", kpath, FileGroup)
 		}
@@ -160,7 +170,8 @@ func load(dir string) (*State, error) {
 	if !s.CAKey.PublicKey.Equal(s.CACert.PublicKey) {
 		return nil, errorf(ErrCorrupt, "group: %s: key does not match %s", kpath, FileCACert)
 	}
-	allocs, err := readAllocations(dir, s.Subnet)
+	s.Layout = plan
+	allocs, err := readAllocations(dir, s.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -170,32 +181,37 @@ func load(dir string) (*State, error) {
 	return s, nil
 }
 
-// parseGroupFile decodes and validates group.json. Unknown fields are
-// accepted so that a downgraded ipopd still reads a newer file.
-func parseGroupFile(data []byte) (groupFile, netip.Prefix, error) {
+// parseGroupFile decodes and validates group.json and returns the
+// group's address plan (its Subnet is the group subnet). Unknown fields
+// are accepted so that a downgraded ipopd still reads a newer file.
+func parseGroupFile(data []byte) (groupFile, Layout, error) {
 	var g groupFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&g); err != nil {
-		return g, netip.Prefix{}, errorf(ErrCorrupt, "not valid JSON: %w", err)
+		return g, Layout{}, errorf(ErrCorrupt, "not valid JSON: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return g, netip.Prefix{}, errorf(ErrCorrupt, "unexpected data after the JSON object")
+		return g, Layout{}, errorf(ErrCorrupt, "unexpected data after the JSON object")
 	}
 	if err := ValidateName(g.Name); err != nil {
-		return g, netip.Prefix{}, errorf(ErrCorrupt, "group name: %w", err)
+		return g, Layout{}, errorf(ErrCorrupt, "group name: %w", err)
 	}
 	if err := ValidateName(g.NodeName); err != nil {
-		return g, netip.Prefix{}, errorf(ErrCorrupt, "node name: %w", err)
+		return g, Layout{}, errorf(ErrCorrupt, "node name: %w", err)
 	}
 	p, err := parseStoredSubnet(g.Subnet)
 	if err != nil {
-		return g, netip.Prefix{}, errorf(ErrCorrupt, "%w", err)
+		return g, Layout{}, errorf(ErrCorrupt, "%w", err)
 	}
-	return g, p, nil
+	plan, err := layoutFor(p, g.PoolSize)
+	if err != nil {
+		return g, Layout{}, err
+	}
+	return g, plan, nil
 }
 
 func encodeGroupFile(g groupFile) []byte {
-	// Marshalling a struct of strings and a bool cannot fail.
+	// Marshalling a struct of strings, a bool and an int cannot fail.
 	b, _ := json.MarshalIndent(g, "", "  ")
 	return append(b, '\n')
 }

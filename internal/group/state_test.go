@@ -233,8 +233,8 @@ func TestLoadErrors(t *testing.T) {
 		{"allocations garbage", owner, write(FileAllocations, []byte("[1,2]")), ErrCorrupt, "allocations.json: not valid JSON"},
 		{"allocations without owner", owner, write(FileAllocations, []byte(`{"nodes":[]}`)), ErrCorrupt, `allocations.json: does not record this node "owner"`},
 		{"allocations duplicate address", owner, write(FileAllocations, []byte(`{"nodes":[
-			{"name":"owner","address":"10.77.0.1","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"},
-			{"name":"bob","address":"10.77.0.1","node_id":"0123456789abcdef","serial":"2f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "address 10.77.0.1 appears twice"},
+			{"name":"owner","address":"10.77.0.1","pool":"10.77.1.0/24","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"},
+			{"name":"bob","address":"10.77.0.1","pool":"10.77.2.0/24","node_id":"0123456789abcdef","serial":"2f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "address 10.77.0.1 appears twice"},
 		{"allocations outside subnet", owner, write(FileAllocations, []byte(`{"nodes":[
 			{"name":"owner","address":"10.78.0.1","node_id":"0123456789abcdef","serial":"1f","issued_at":"2025-06-01T12:00:00Z"}]}`)), ErrCorrupt, "outside the group subnet"},
 		{"member with ca.key", member, write(FileCAKey, read(owner.Dir, FileCAKey)), ErrCorrupt, "ca.key exists but group.json says this node is not the group owner"},
@@ -273,4 +273,34 @@ func TestStateStringHidesKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseGroupFile feeds arbitrary bytes to parseGroupFile: it must
+// never panic, must tag every error with ErrCorrupt, and what it accepts
+// must encode and parse to the same file and plan, a plan whose router
+// range holds an address for every member and lies inside the subnet.
+func FuzzParseGroupFile(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, plan, err := parseGroupFile(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %q does not match ErrCorrupt", err)
+			}
+			return
+		}
+		g2, plan2, err := parseGroupFile(encodeGroupFile(g))
+		if err != nil {
+			t.Fatalf("re-parse of an encoded group.json: %v", err)
+		}
+		if g2.Name != g.Name || g2.Subnet != g.Subnet || g2.NodeName != g.NodeName || g2.Owner != g.Owner ||
+			(g.PoolSize == nil) != (g2.PoolSize == nil) || plan != plan2 {
+			t.Fatalf("round trip changed the file: %+v %v -> %+v %v", g, plan, g2, plan2)
+		}
+		if !plan.Subnet.Contains(plan.Routers.Addr()) || plan.Routers.Bits() < plan.Subnet.Bits() || plan.MaxMembers < 1 {
+			t.Fatalf("plan %+v", plan)
+		}
+		if hosts := 1<<(32-plan.Routers.Bits()) - 1; !plan.Legacy && plan.PoolSize != 0 && hosts < plan.MaxMembers {
+			t.Fatalf("plan %+v: %d router addresses", plan, hosts)
+		}
+	})
 }

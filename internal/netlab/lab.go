@@ -147,11 +147,22 @@ func (l *Lab) cleanup() {
 			l.t.Logf("netlab: log of %s (exit: %v):\n%s", p, p.exitErr(), tail(p.Log(), logTailLines))
 		}
 	}
+	// Namespaces go in parallel: a lab of hundreds (Star) would otherwise
+	// take minutes of ip(8) runs one after the other.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, starWorkers)
 	for i := len(hosts) - 1; i >= 0; i-- {
-		if err := deleteNS(hosts[i].ns); err != nil {
-			l.t.Errorf("netlab: cleanup: %v", err)
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := deleteNS(hosts[i].ns); err != nil {
+				l.t.Errorf("netlab: cleanup: %v", err)
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // logTailLines is how much of each process log a failed test prints: enough
