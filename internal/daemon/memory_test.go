@@ -167,7 +167,7 @@ func TestPeerMemory(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	rss := vmRSS(t) - rssBefore
 	after := liveMem()
-	live := after - before
+	live := after.sub(before)
 	if p := os.Getenv("IPOP_MEM_PROFILE"); p != "" {
 		f, err := os.Create(p)
 		if err != nil {
@@ -181,8 +181,10 @@ func TestPeerMemory(t *testing.T) {
 	if got := len(tr.UpPeers()); got != n {
 		t.Fatalf("%d of %d peers still up after the measurement", got, n)
 	}
-	perRSS, perLive := float64(rss)/float64(n), float64(live)/float64(n)
-	t.Logf("lighthouse with %d peers: %.1f KiB resident per peer, %.1f KiB live heap and stacks per peer", n, perRSS/1024, perLive/1024)
+	perRSS, perLive := float64(rss)/float64(n), float64(live.total())/float64(n)
+	kib := func(v int64) float64 { return float64(v) / float64(n) / 1024 }
+	t.Logf("lighthouse with %d peers: %.1f KiB resident per peer, %.1f KiB heap and stacks per peer after a collection (heap in use %.1f KiB, live objects %.1f KiB, stacks %.1f KiB, goroutines %.2f per peer)",
+		n, perRSS/1024, perLive/1024, kib(live.heapInuse), kib(live.heapAlloc), kib(live.stack), float64(live.goroutines)/float64(n))
 	if perRSS > memRSSBudget {
 		t.Errorf("one peer costs the lighthouse %.1f KiB resident, budget %d KiB", perRSS/1024, memRSSBudget>>10)
 	}
@@ -191,14 +193,24 @@ func TestPeerMemory(t *testing.T) {
 	}
 }
 
+// memSample is the runtime's account of the heap and stacks after a
+// full collection.
+type memSample struct{ heapInuse, heapAlloc, stack, goroutines int64 }
+
+func (m memSample) total() int64 { return m.heapInuse + m.stack }
+
+func (m memSample) sub(o memSample) memSample {
+	return memSample{m.heapInuse - o.heapInuse, m.heapAlloc - o.heapAlloc, m.stack - o.stack, m.goroutines - o.goroutines}
+}
+
 // liveMem collects garbage and returns the heap and stacks in use.
-func liveMem() int64 {
+func liveMem() memSample {
 	for range 2 {
 		runtime.GC()
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse + ms.StackInuse)
+	return memSample{int64(ms.HeapInuse), int64(ms.HeapAlloc), int64(ms.StackInuse), int64(runtime.NumGoroutine())}
 }
 
 // vmRSS returns this process's resident memory in bytes.

@@ -84,7 +84,7 @@ func TestBenchPeers(t *testing.T) {
 	}
 	t.Logf("bench: %d bundles issued and installed in %v", npeers, time.Since(start).Round(time.Second))
 
-	hubProc := hub.start(t, hubNS, ipopd)
+	hubProc := hub.startHub(t, hubNS, ipopd)
 	if err := waitSocket(hubProc, hub.socket(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +94,7 @@ func TestBenchPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("hub memory idle: %s", memBreakdown(hubProc.Pid()))
 	start = time.Now()
 	procs := make([]*netlab.Proc, len(members))
 	for i, m := range members {
@@ -116,6 +117,8 @@ func TestBenchPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	perPeer := (rss - idle) * 1024 / float64(up)
+	t.Logf("hub memory before and after: %s", memBreakdown(hubProc.Pid()))
+	profileHub(t, hubProc)
 	var b strings.Builder
 	fmt.Fprintf(&b, "ipopd with %d linked peers (the hub: group owner, every member's one endpoint)\n", npeers)
 	fmt.Fprintf(&b, "  peers up: %d, %v after the members started\n", up, linked.Round(100*time.Millisecond))
@@ -168,6 +171,45 @@ func (d peerDaemon) start(t *testing.T, h *netlab.Host, ipopd string) *netlab.Pr
 		t.Fatal(err)
 	}
 	return h.Start("ipopd-"+filepath.Base(d.dir), ipopd, "run", "-c", d.config(), "--state", d.state())
+}
+
+// startHub starts the hub; with IPOP_BENCH_HUB=BINARY (an ipopd built
+// with -tags profile) and IPOP_BENCH_PROFILE=PREFIX, that binary runs the
+// hub and writes its profiles (see ipopd/profile_on.go).
+func (d peerDaemon) startHub(t *testing.T, h *netlab.Host, ipopd string) *netlab.Proc {
+	t.Helper()
+	bin, prefix := os.Getenv("IPOP_BENCH_HUB"), os.Getenv("IPOP_BENCH_PROFILE")
+	if bin == "" || prefix == "" {
+		return d.start(t, h, ipopd)
+	}
+	if err := d.writeConfig(); err != nil {
+		t.Fatal(err)
+	}
+	return h.Start("ipopd-"+filepath.Base(d.dir), "env", "IPOPD_PROFILE="+prefix, bin, "run", "-c", d.config(), "--state", d.state())
+}
+
+// profileHub asks a profiling hub for its memory account and live heap
+// (SIGUSR1) when IPOP_BENCH_PROFILE is set.
+func profileHub(t *testing.T, p *netlab.Proc) {
+	if os.Getenv("IPOP_BENCH_HUB") == "" || os.Getenv("IPOP_BENCH_PROFILE") == "" {
+		return
+	}
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		t.Error(err)
+	}
+	time.Sleep(time.Second)
+}
+
+// memBreakdown says what a process's resident memory is made of: anonymous
+// memory (heap, stacks) and file pages (the binary's code and data).
+func memBreakdown(pid int) string {
+	var parts []string
+	for _, f := range []string{"VmRSS", "RssAnon", "RssFile"} {
+		if v, err := maxStatusMiB([]int{pid}, f); err == nil {
+			parts = append(parts, fmt.Sprintf("%s %.2f MiB", f, v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // provisionPeers creates the group on the hub and gives every member a
