@@ -120,7 +120,7 @@ func TestPeerMemory(t *testing.T) {
 
 	cctx, ccancel := context.WithTimeout(context.Background(), memPeersUp)
 	defer ccancel()
-	cmd := exec.CommandContext(cctx, tool, "-bundles", bundles, "-hub", conn.LocalAddr().String())
+	cmd := exec.CommandContext(cctx, tool, "-bundles", bundles, "-hub", conn.LocalAddr().String(), "-stdin")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

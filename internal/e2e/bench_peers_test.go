@@ -143,6 +143,8 @@ type peerDaemon struct {
 	ifname   string
 	logLevel string
 	endpoint string // HOST:PORT to link to; empty for the hub
+	// lighthouse makes the daemon a lighthouse (TestBenchLighthouse).
+	lighthouse bool
 }
 
 func (d peerDaemon) state() string  { return filepath.Join(d.dir, "state") }
@@ -158,6 +160,9 @@ func (d peerDaemon) writeConfig() error {
 	fmt.Fprintf(&b, "\toption control_socket '%s'\n", d.socket())
 	if d.endpoint != "" {
 		fmt.Fprintf(&b, "\tlist endpoint '%s'\n", d.endpoint)
+	}
+	if d.lighthouse {
+		b.WriteString("\toption lighthouse '1'\n")
 	}
 	if err := os.WriteFile(d.config(), []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("bench: config of %s: %w", d.dir, err)

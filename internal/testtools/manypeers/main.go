@@ -42,6 +42,7 @@ var errUsage = errors.New("usage")
 type config struct {
 	bundles, hub, bind, active string
 	activeN                    int
+	stdin                      bool
 }
 
 func parseArgs(args []string, stderr io.Writer) (config, error) {
@@ -53,6 +54,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.bind, "bind", "127.0.0.1", "local `IP` of the members' sockets")
 	fs.StringVar(&c.active, "active", "", "a member daemon (`ip:port`) that the first -active-n members keep busy links with")
 	fs.IntVar(&c.activeN, "active-n", 10, "how many members link to -active")
+	fs.BoolVar(&c.stdin, "stdin", false, "also stop at the end of standard input")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -108,10 +110,12 @@ func run(c config) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		stop()
-	}()
+	if c.stdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	members := make([]*member, 0, len(bundles))
 	defer func() {
