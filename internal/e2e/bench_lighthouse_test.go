@@ -85,7 +85,7 @@ func TestBenchLighthouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("lighthouse idle: %s", memBreakdown(hubProc.Pid()))
-	memProc := member.start(t, memNS, ipopd)
+	memProc := member.startHub(t, memNS, ipopd)
 	if _, err := waitPeersUp(memProc, member.socket(), 1, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +124,7 @@ func TestBenchLighthouse(t *testing.T) {
 	memUp, _ := waitPeersUp(memProc, member.socket(), memberActiveLinks+1, time.Second)
 	t.Logf("lighthouse: %s; member: %s", memBreakdown(hubProc.Pid()), memBreakdown(memProc.Pid()))
 	profileHub(t, hubProc)
+	profileHub(t, memProc)
 	perPeer := (hubRSS - hubIdle) * 1024 / float64(up)
 
 	var b strings.Builder

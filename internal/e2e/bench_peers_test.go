@@ -178,9 +178,10 @@ func (d peerDaemon) start(t *testing.T, h *netlab.Host, ipopd string) *netlab.Pr
 	return h.Start("ipopd-"+filepath.Base(d.dir), ipopd, "run", "-c", d.config(), "--state", d.state())
 }
 
-// startHub starts the hub; with IPOP_BENCH_HUB=BINARY (an ipopd built
-// with -tags profile) and IPOP_BENCH_PROFILE=PREFIX, that binary runs the
-// hub and writes its profiles (see ipopd/profile_on.go).
+// startHub starts a measured daemon; with IPOP_BENCH_HUB=BINARY (an ipopd
+// built with -tags profile) and IPOP_BENCH_PROFILE=PREFIX, that binary
+// runs it and writes its profiles to PREFIX-NAME (see
+// ipopd/profile_on.go).
 func (d peerDaemon) startHub(t *testing.T, h *netlab.Host, ipopd string) *netlab.Proc {
 	t.Helper()
 	bin, prefix := os.Getenv("IPOP_BENCH_HUB"), os.Getenv("IPOP_BENCH_PROFILE")
@@ -190,7 +191,8 @@ func (d peerDaemon) startHub(t *testing.T, h *netlab.Host, ipopd string) *netlab
 	if err := d.writeConfig(); err != nil {
 		t.Fatal(err)
 	}
-	return h.Start("ipopd-"+filepath.Base(d.dir), "env", "IPOPD_PROFILE="+prefix, bin, "run", "-c", d.config(), "--state", d.state())
+	name := filepath.Base(d.dir)
+	return h.Start("ipopd-"+name, "env", "IPOPD_PROFILE="+prefix+"-"+name, bin, "run", "-c", d.config(), "--state", d.state())
 }
 
 // profileHub asks a profiling hub for its memory account and live heap

@@ -6,7 +6,6 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/ciphersuite"
@@ -37,32 +36,18 @@ type recordCipher interface {
 }
 
 // ctlChannel is a session's DTLS record layer once the transport runs it.
-// It keeps the record keys, not a cipher: an AES-GCM pair costs 1.5 KiB
-// and a session's control records are few (a Ping and a Pong each way per
-// keepalive), so each seal or open makes the cipher it needs and drops it.
+// Its cipher is pion's own (package ciphersuite), so that records match
+// what pion's Conn made. It is made once per session, not per record:
+// each of pion's ciphers holds a sync.Pool, which the runtime keeps (and
+// the cipher with it) for two collections after its last use.
 type ctlChannel struct {
-	suite     dtls.CipherSuiteID
-	keys      []byte // localKey, localIV, remoteKey, remoteIV, packed
-	keyLen    int
-	ivLen     int
+	cipher    recordCipher
 	localCID  []byte // the CID records to us carry
 	remoteCID []byte // the CID records to the peer carry
 	epoch     uint16
 
 	seq    uint64    // next sequence number to send; guarded by session.ctlMu
 	replay ctlReplay // guarded by vconn.mu
-}
-
-// recordCipher makes the session's record cipher, pion's own (package
-// ciphersuite) so that records match what pion's Conn made.
-func (c *ctlChannel) recordCipher() (recordCipher, error) {
-	k, n := c.keys, c.keyLen
-	localKey, localIV := k[:n], k[n:n+c.ivLen]
-	remoteKey, remoteIV := k[n+c.ivLen:2*n+c.ivLen], k[2*n+c.ivLen:]
-	if c.suite == dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 {
-		return ciphersuite.NewGCM(localKey, localIV, remoteKey, remoteIV)
-	}
-	return ciphersuite.NewChaCha20Poly1305(localKey, localIV, remoteKey, remoteIV)
 }
 
 // dtlsSnapshot is the part of pion's exported connection state (State.
@@ -131,18 +116,18 @@ func newCtlChannel(s dtlsSnapshot) (*ctlChannel, error) {
 		localKey, localIV, remoteKey, remoteIV = k.ClientWriteKey, k.ClientWriteIV, k.ServerWriteKey, k.ServerWriteIV
 	}
 	c := &ctlChannel{
-		suite:     dtls.CipherSuiteID(s.CipherSuiteID),
-		keys:      slices.Concat(localKey, localIV, remoteKey, remoteIV),
-		keyLen:    keyLen,
-		ivLen:     ivLen,
 		localCID:  bytes.Clone(s.LocalConnectionID),
 		remoteCID: bytes.Clone(s.RemoteConnectionID),
 		epoch:     s.LocalEpoch,
 		seq:       s.SequenceNumber,
 		replay:    newCtlReplay(s.RemoteSequenceNumber),
 	}
-	// Fail here, not on the first record, if the keys do not make a cipher.
-	if _, err := c.recordCipher(); err != nil {
+	if keyLen == 16 {
+		c.cipher, err = ciphersuite.NewGCM(localKey, localIV, remoteKey, remoteIV)
+	} else {
+		c.cipher, err = ciphersuite.NewChaCha20Poly1305(localKey, localIV, remoteKey, remoteIV)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("record cipher: %w", err)
 	}
 	return c, nil
@@ -174,12 +159,8 @@ func (c *ctlChannel) seal(content []byte, typ protocol.ContentType) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	rc, err := c.recordCipher()
-	if err != nil {
-		return nil, err
-	}
 	c.seq++
-	return rc.Encrypt(&recordlayer.RecordLayer{Header: h}, append(raw, inner...))
+	return c.cipher.Encrypt(&recordlayer.RecordLayer{Header: h}, append(raw, inner...))
 }
 
 // closeNotify is the close_notify alert a closing session sends.
@@ -207,7 +188,6 @@ func (c *ctlChannel) open(b []byte) []ctlRecord {
 	if err != nil {
 		return nil
 	}
-	var rc recordCipher
 	var out []ctlRecord
 	for _, r := range recs {
 		h := recordlayer.Header{ConnectionID: make([]byte, len(c.localCID))}
@@ -215,12 +195,7 @@ func (c *ctlChannel) open(b []byte) []ctlRecord {
 			h.Epoch != c.epoch || !bytes.Equal(h.ConnectionID, c.localCID) || !c.replay.check(h.SequenceNumber) {
 			continue
 		}
-		if rc == nil {
-			if rc, err = c.recordCipher(); err != nil {
-				return nil
-			}
-		}
-		plain, err := rc.Decrypt(recordlayer.Header{ConnectionID: make([]byte, len(c.localCID))}, r)
+		plain, err := c.cipher.Decrypt(recordlayer.Header{ConnectionID: make([]byte, len(c.localCID))}, r)
 		if err != nil {
 			continue
 		}
