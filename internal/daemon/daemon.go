@@ -210,8 +210,9 @@ func (d *Daemon) startMemberLocked() error {
 	d.mem = m
 	tr.Start()
 	go func() { m.devErr <- m.sw.readDevice(maxFrame) }()
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.disc.run()
+	go func() { defer m.wg.Done(); trimLoop(m.ctx) }()
 	d.setEndpointsLocked(cfg.Endpoints)
 	d.applyNetworkAndReload(st)
 	d.event("ipop.state", map[string]any{"state": "running", "group": st.Name})

@@ -125,6 +125,14 @@ func TestBenchLighthouse(t *testing.T) {
 	t.Logf("lighthouse: %s; member: %s", memBreakdown(hubProc.Pid()), memBreakdown(memProc.Pid()))
 	profileHub(t, hubProc)
 	profileHub(t, memProc)
+	if d := os.Getenv("IPOP_BENCH_SMAPS"); d != "" {
+		// Every mapping's resident memory, to see where RSS lies.
+		for name, pid := range map[string]int{"lh": hubProc.Pid(), "member": memProc.Pid()} {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid)); err == nil {
+				_ = os.WriteFile(filepath.Join(d, name+".smaps"), b, 0o644)
+			}
+		}
+	}
 	perPeer := (hubRSS - hubIdle) * 1024 / float64(up)
 
 	var b strings.Builder
