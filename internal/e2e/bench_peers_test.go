@@ -116,19 +116,28 @@ func TestBenchPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	early := (rss - idle) * 1024 / float64(up)
+	// The figure that counts is what the hub holds once settled: the
+	// handshakes' garbage is not what a peer costs (the daemon returns it
+	// within trimEvery, 10 s).
+	time.Sleep(lighthouseSettle - idleSettle)
+	if rss, err = maxStatusMiB([]int{hubProc.Pid()}, "VmRSS"); err != nil {
+		t.Fatal(err)
+	}
 	perPeer := (rss - idle) * 1024 / float64(up)
 	t.Logf("hub memory before and after: %s", memBreakdown(hubProc.Pid()))
 	profileHub(t, hubProc)
 	var b strings.Builder
 	fmt.Fprintf(&b, "ipopd with %d linked peers (the hub: group owner, every member's one endpoint)\n", npeers)
 	fmt.Fprintf(&b, "  peers up: %d, %v after the members started\n", up, linked.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "  hub VmRSS %.1f MiB (%.1f MiB before the members started), VmHWM %.1f MiB\n", rss, idle, hwm)
+	fmt.Fprintf(&b, "  hub VmRSS %.1f MiB %v after the last peer came up (%.1f MiB before the members started; %.1f KiB a peer after %v), VmHWM %.1f MiB\n",
+		rss, lighthouseSettle, idle, early, idleSettle, hwm)
 	if npeers == benchPeers {
 		fmt.Fprintf(&b, "  %-48s %-40s %s\n", fmt.Sprintf("RSS with %d linked peers <= %d MiB", benchPeers, goalPeersRSS),
 			fmt.Sprintf("%.2f MiB (VmRSS; peak %.2f)", rss, hwm), verdict(true, rss <= goalPeersRSS))
 	}
 	fmt.Fprintf(&b, "  %-48s %-40s %s\n", fmt.Sprintf("RSS per linked peer <= %d KiB (issue 11)", goalPerPeerKiB),
-		fmt.Sprintf("%.1f KiB ((VmRSS - idle) / peers up)", perPeer), verdict(true, perPeer <= goalPerPeerKiB))
+		fmt.Sprintf("%.1f KiB ((VmRSS - idle) / peers up, settled)", perPeer), verdict(true, perPeer <= goalPerPeerKiB))
 	t.Log("\n" + b.String())
 	if err := writeBenchOut(b.String()); err != nil {
 		t.Error(err)
