@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -164,8 +165,14 @@ func (d *Daemon) startMemberLocked() error {
 			if err != nil {
 				return transport.Identity{}, err
 			}
-			leaf, _ := x509.ParseCertificate(raw[0]) // VerifyPeer parsed it already
-			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool, Cert: leaf}, nil
+			// VerifyPeer parsed it already; the session keeps the serial
+			// and the DER, not the parsed certificate (2.5 KiB a peer).
+			leaf, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return transport.Identity{}, err
+			}
+			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool,
+				CertDER: bytes.Clone(raw[0]), Serial: leaf.SerialNumber}, nil
 		},
 		Self:        transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
 		Version:     d.opts.Version,
@@ -207,8 +214,9 @@ func (d *Daemon) startMemberLocked() error {
 	d.mem = m
 	tr.Start()
 	go func() { m.devErr <- m.sw.readDevice(maxFrame) }()
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.disc.run()
+	go func() { defer m.wg.Done(); trimLoop(m.ctx) }()
 	if d.opts.Conn == nil {
 		// A real socket on this machine's addresses (tests on a
 		// simulated network have none to watch).

@@ -84,10 +84,14 @@ func (d *Daemon) onControl(p *transport.Peer, msg any) {
 		switch {
 		case !st.Owner():
 			reply.Error = "not the owner"
-		case !ok || id.Cert == nil:
+		case !ok || len(id.CertDER) == 0:
 			reply.Error = "no certificate on this session"
 		default:
-			cert, err := st.RenewMember(id.Cert, now)
+			var cert []byte
+			leaf, err := id.Certificate()
+			if err == nil {
+				cert, err = st.RenewMember(leaf, now)
+			}
 			if err != nil {
 				reply.Error = err.Error()
 			} else {
@@ -245,7 +249,7 @@ func (d *Daemon) applyCRL(der []byte, from *transport.Peer) {
 		return
 	}
 	n := m.tr.DropIf(func(id transport.Identity) bool {
-		return id.Cert != nil && st.IsRevoked(id.Cert.SerialNumber)
+		return id.Serial != nil && st.IsRevoked(id.Serial)
 	}, "revoked")
 	d.log.Info("revocation list updated", "sessions_dropped", n)
 	for _, p := range m.tr.UpPeers() {
@@ -447,7 +451,7 @@ func (d *Daemon) Revoke(node string) error {
 	d.log.Info("member revoked", "node", node)
 	if m := d.member(); m != nil {
 		m.tr.DropIf(func(id transport.Identity) bool {
-			return id.Cert != nil && st.IsRevoked(id.Cert.SerialNumber)
+			return id.Serial != nil && st.IsRevoked(id.Serial)
 		}, "revoked")
 		for _, p := range m.tr.UpPeers() {
 			_ = m.tr.SendControl(p, &wire.CRL{CRL: der})

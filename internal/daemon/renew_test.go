@@ -33,7 +33,11 @@ func TestRenewal(t *testing.T) {
 		return len(member.d.member().tr.UpPeers()) == 1
 	})
 	id, _ := member.d.member().tr.UpPeers()[0].Identity()
-	if !id.Cert.NotAfter.After(oldOwner.Add(24 * time.Hour)) {
-		t.Fatalf("the owner still shows its old certificate (valid until %v)", id.Cert.NotAfter)
+	cert, err := id.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cert.NotAfter.After(oldOwner.Add(24 * time.Hour)) {
+		t.Fatalf("the owner still shows its old certificate (valid until %v)", cert.NotAfter)
 	}
 }

@@ -36,6 +36,10 @@ type recordCipher interface {
 }
 
 // ctlChannel is a session's DTLS record layer once the transport runs it.
+// Its cipher is pion's own (package ciphersuite), so that records match
+// what pion's Conn made. It is made once per session, not per record:
+// each of pion's ciphers holds a sync.Pool, which the runtime keeps (and
+// the cipher with it) for two collections after its last use.
 type ctlChannel struct {
 	cipher    recordCipher
 	localCID  []byte // the CID records to us carry

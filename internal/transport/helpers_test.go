@@ -85,7 +85,7 @@ func (ca *testCA) verify(raw [][]byte) (Identity, error) {
 	if _, err := c.Verify(x509.VerifyOptions{Roots: ca.pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return Identity{}, fmt.Errorf("peer certificate is not signed by the group CA: %w", err)
 	}
-	return Identity{NodeID: testNodeID(c.Subject.CommonName), Name: c.Subject.CommonName, Cert: c}, nil
+	return Identity{NodeID: testNodeID(c.Subject.CommonName), Name: c.Subject.CommonName, CertDER: c.Raw, Serial: c.SerialNumber}, nil
 }
 
 // node is one transport on the simulated network, with the frames it got.

@@ -39,6 +39,7 @@ type JoinSession struct {
 	conn    *dtls.Conn
 	vc      *vconn
 	id      Identity
+	cert    *x509.Certificate // the joiner's, parsed from id.CertDER
 	binding []byte
 	once    sync.Once
 }
@@ -58,19 +59,20 @@ func joinerIdentity(raw [][]byte) (Identity, error) {
 	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
 		return Identity{}, fmt.Errorf("joiner certificate is not self-signed: %w", err)
 	}
-	return Identity{Name: c.Subject.CommonName, Cert: c, Joiner: true}, nil
+	return Identity{Name: c.Subject.CommonName, CertDER: c.Raw, Serial: c.SerialNumber, Joiner: true}, nil
 }
 
 // startJoinSession runs a join session's reader; it ends when the joiner
 // leaves, the lifetime runs out or the Transport closes.
 func (t *Transport) startJoinSession(vc *vconn, conn *dtls.Conn, id Identity) {
 	j := &JoinSession{t: t, conn: conn, vc: vc, id: id}
+	j.cert, _ = id.Certificate() // joinerIdentity parsed it already
 	state, ok := conn.ConnectionState()
 	if ok {
 		j.binding, _ = state.ExportKeyingMaterial(joinExportLabel, nil, 32)
 	}
 	t.mu.Lock()
-	if t.closed || t.joins >= maxJoinSessions || j.binding == nil {
+	if t.closed || t.joins >= maxJoinSessions || j.binding == nil || j.cert == nil {
 		t.mu.Unlock()
 		_ = conn.Close()
 		t.dropVconn(vc)
@@ -118,7 +120,7 @@ func (t *Transport) startJoinSession(vc *vconn, conn *dtls.Conn, id Identity) {
 func (j *JoinSession) Name() string { return j.id.Name }
 
 // Cert is the joiner's self-signed certificate.
-func (j *JoinSession) Cert() *x509.Certificate { return j.id.Cert }
+func (j *JoinSession) Cert() *x509.Certificate { return j.cert }
 
 // Binding is this session's exported keying material, which the joiner's
 // proof of the invite secret must cover.

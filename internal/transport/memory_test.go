@@ -38,9 +38,10 @@ const (
 	// heap (a few tens of KiB) and still runs in a few seconds.
 	memSessions = 200
 	// memBudget is the most heap+stack bytes one idle established session
-	// may hold on the hub: measured 16-20 KiB (8.5 KiB of live objects,
-	// the rest the handshakes' garbage leaves between them), about 90 KiB
-	// while pion's Conn stayed for the session's life. The margin is for
+	// may hold on the hub: measured 13-15 KiB (6 KiB of live objects, the
+	// rest the handshakes' garbage leaves between them), 16-20 KiB while
+	// a session kept its peer's parsed certificate, about 90 KiB while
+	// pion's Conn stayed for the session's life. The margin is for
 	// noise; a goroutine per session again (8 KiB of stack at least) or
 	// pion's Conn kept would break it.
 	memBudget = 28 << 10

@@ -123,6 +123,10 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	case payloadFrame:
 		frame = p.body
 	case payloadFragment:
+		if s.reasm == nil {
+			// Made on the first fragment: most sessions never see one.
+			s.reasm = newReassembler(t.maxFrame + originLen) // a reflected frame's bytes carry its origin
+		}
 		frame, err = s.reasm.add(p, now)
 		if err == nil && frame != nil {
 			frame, via, err = reassembled(frame, p.via.Kind)

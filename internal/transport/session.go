@@ -54,7 +54,7 @@ type session struct {
 
 	// Used only by the socket reader goroutine.
 	replay replayWindow
-	reasm  *reassembler
+	reasm  *reassembler // nil until the first fragment
 
 	// mu guards the fields below.
 	mu           sync.Mutex
