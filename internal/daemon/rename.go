@@ -123,10 +123,14 @@ func (d *Daemon) onPeerUpRenamed(st *group.State, m *member, p *transport.Peer) 
 // session shows an old one; it reports whether one was sent.
 func (d *Daemon) pushRenamed(st *group.State, m *member, p *transport.Peer) bool {
 	id, ok := p.Identity()
-	if !ok || id.Cert == nil {
+	if !ok || len(id.CertDER) == 0 {
 		return false
 	}
-	der, err := st.RenamedCert(id.Cert, time.Now())
+	cert, err := id.Certificate()
+	if err != nil {
+		return false
+	}
+	der, err := st.RenamedCert(cert, time.Now())
 	if err != nil {
 		d.log.Warn("renamed certificate not signed", "peer", id.Name, "err", err)
 		return false
