@@ -479,13 +479,6 @@ func (c *chaos) reload(s *site) {
 	}
 }
 
-// pingReply is one echo reply: its sequence number and when the request
-// left (reply time less round trip).
-type pingReply struct {
-	seq  int
-	sent time.Time
-}
-
 var pingLineRE = regexp.MustCompile(`(?m)^\[(\d+)\.(\d+)\] .*icmp_seq=(\d+) .*time=([\d.]+) ms`)
 var pingSentRE = regexp.MustCompile(`(\d+) packets transmitted`)
 
