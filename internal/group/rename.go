@@ -182,19 +182,11 @@ func (s *State) RenamedCert(cert *x509.Certificate, now time.Time) ([]byte, erro
 	if err != nil {
 		return nil, errorf(ErrUntrustedPeer, "group: rename: %w", err)
 	}
-	unlock, err := s.lockForWrite()
+	allocs, i, unlock, err := s.lockMember(m, cert)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	allocs, err := readAllocations(s.Dir, s.Layout)
-	if err != nil {
-		return nil, err
-	}
-	i, err := s.memberAllocation(allocs, m, serialHex(cert))
-	if err != nil {
-		return nil, err
-	}
 	der, allocs, err := s.renamedCertLocked(allocs, i, cert, now)
 	if err != nil || der == nil || allocs == nil {
 		return der, err

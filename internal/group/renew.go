@@ -62,19 +62,11 @@ func (s *State) RenewMember(nodeCert *x509.Certificate, now time.Time) ([]byte, 
 		return nil, errorf(ErrInvalidOption, "group: renew: %q is the owner's own node; renew it with RenewSelf", m.Name)
 	}
 
-	unlock, err := s.lockForWrite()
+	allocs, i, unlock, err := s.lockMember(m, nodeCert)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	allocs, err := readAllocations(s.Dir, s.Layout)
-	if err != nil {
-		return nil, err
-	}
-	i, err := s.memberAllocation(allocs, m, serialHex(nodeCert))
-	if err != nil {
-		return nil, err
-	}
 	if s.IsRevoked(nodeCert.SerialNumber) {
 		return nil, errorf(ErrRevoked, "group: renew: certificate of node %q is revoked", m.Name)
 	}
@@ -111,6 +103,23 @@ func renewalStart(cert *x509.Certificate) time.Time {
 
 // memberAllocation finds the allocation that cert (described by m, with
 // serial) was issued under and checks that it matches.
+// lockMember takes the owner's write lock and finds member m (showing
+// cert) in the allocations; unlock releases the lock, also on error.
+func (s *State) lockMember(m member, cert *x509.Certificate) (allocs []Allocation, i int, unlock func(), err error) {
+	unlock, err = s.lockForWrite()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if allocs, err = readAllocations(s.Dir, s.Layout); err == nil {
+		i, err = s.memberAllocation(allocs, m, serialHex(cert))
+	}
+	if err != nil {
+		unlock()
+		return nil, 0, nil, err
+	}
+	return allocs, i, unlock, nil
+}
+
 func (s *State) memberAllocation(allocs []Allocation, m member, serial string) (int, error) {
 	// By node id: a renamed member still shows its old name.
 	i := slices.IndexFunc(allocs, func(a Allocation) bool { return a.NodeID == m.NodeID })
