@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/addrwatch"
 	"github.com/ipopd/ipopd/internal/transport"
-	"github.com/ipopd/ipopd/internal/underlay"
 	"github.com/ipopd/ipopd/internal/wire"
 )
 
@@ -431,7 +431,7 @@ func (x *discovery) punchVia(id string) *transport.Peer {
 // get the new candidates. One goroutine per member run.
 func (x *discovery) watchAddrs() {
 	defer x.m.wg.Done()
-	err := underlay.WatchAddrs(x.m.ctx, func() {
+	err := addrwatch.Watch(x.m.ctx, func() {
 		x.m.tr.AddressesChanged()
 		x.d.refreshFilter(x.m)
 		for _, p := range x.m.tr.UpPeers() {

@@ -1,4 +1,4 @@
-package underlay
+package addrwatch
 
 import (
 	"context"
@@ -42,11 +42,11 @@ func FuzzAddrChange(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { addrChange(b) })
 }
 
-// TestWatchAddrsStops: the watch returns soon after its context ends.
-func TestWatchAddrsStops(t *testing.T) {
+// TestWatchStops: the watch returns soon after its context ends.
+func TestWatchStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- WatchAddrs(ctx, func() {}) }()
+	go func() { done <- Watch(ctx, func() {}) }()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	select {
@@ -55,6 +55,6 @@ func TestWatchAddrsStops(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatal("WatchAddrs did not return after its context ended")
+		t.Fatal("Watch did not return after its context ended")
 	}
 }

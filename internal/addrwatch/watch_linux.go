@@ -1,4 +1,4 @@
-package underlay
+package addrwatch
 
 import (
 	"context"
@@ -9,16 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// readTimeout bounds how long WatchAddrs takes to notice that ctx ended.
+// readTimeout bounds how long Watch takes to notice that ctx ended.
 const readTimeout = 500 * time.Millisecond
 
-// WatchAddrs calls changed after every change of this machine's IPv4 or
+// Watch calls changed after every change of this machine's IPv4 or
 // IPv6 addresses, until ctx ends. It listens to the kernel's address
 // notifications on a netlink socket (no polling); a burst of them (an
 // interface coming up with several addresses) is reported once per read.
 // It returns when ctx ends, or at once with an error if the socket cannot
 // be opened.
-func WatchAddrs(ctx context.Context, changed func()) error {
+func Watch(ctx context.Context, changed func()) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("address watch: netlink socket: %w", err)
