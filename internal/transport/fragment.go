@@ -90,7 +90,16 @@ func putFragHeader(b []byte, id uint16, off int, more bool, via FrameKind) {
 // of kind into the frame and how it travels: a reflected frame's bytes
 // begin with its origin.
 func reassembled(b []byte, kind FrameKind) ([]byte, Via, error) {
-	if kind != FrameReflected {
+	switch kind {
+	case FramePlain:
+		return b, Via{Kind: kind}, nil
+	case FrameReflected:
+	default:
+		// A flood to reflect: at least an Ethernet header, as when it
+		// comes whole (the lighthouse reads its destination).
+		if len(b) < 14 {
+			return nil, Via{}, fmt.Errorf("%w: flood frame of %d bytes", ErrBadPayload, len(b))
+		}
 		return b, Via{Kind: kind}, nil
 	}
 	if len(b) < originLen+14 {
