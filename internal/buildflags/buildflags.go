@@ -31,6 +31,9 @@ var ColdPackages = []string{
 	"reflect",
 	"log/...",
 	"vendor/golang.org/x/net/dns/...",
+	"github.com/ipopd/ipopd/internal/underlay",
+	"github.com/ipopd/ipopd/internal/addrwatch",
+	"crypto/internal/fips140/nistec",
 }
 
 // GCFlags returns the go build arguments for ColdPackages: one -gcflags
