@@ -137,7 +137,7 @@ func (d *Daemon) startMemberLocked() error {
 		selfAddr:     st.Address,
 		selfPool:     st.Pool,
 	}
-	m.sw.selfNum, _ = nodeNumber(st.NodeID)
+	m.sw.selfNum, _ = transport.NodeNumber(st.NodeID)
 	m.sw.floodRate.Store(&[2]int{cfg.FloodLimit, cfg.FloodBurst})
 	m.sw.nodes.rate = func() [2]int { return *m.sw.floodRate.Load() }
 	if err := m.sw.setFloodAllow(cfg.FloodAllow); err != nil {

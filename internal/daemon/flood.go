@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -39,8 +37,9 @@ import (
 // kept for the life of the member's data plane.
 type node struct {
 	// Set once.
-	id  string
-	num uint64 // the node id's 8 bytes; see nodeNumber
+	id    string
+	num   uint64 // the node id's 8 bytes (transport.NodeNumber)
+	named bool   // id is a well-formed node id, so num names it
 	// peer is the member's transport peer, set when it first links.
 	peer atomic.Pointer[transport.Peer]
 	// Flood limiters, swapped whole when a reload changes the limit:
@@ -61,19 +60,6 @@ func (n *node) linked() *transport.Peer {
 // cannot grow memory without end.
 const maxNodes = 1 << 16
 
-// nodeNumber is the 8-byte number a node id's 16 hex digits spell: how a
-// reflected frame names its origin.
-func nodeNumber(id string) (uint64, bool) {
-	if len(id) != 16 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(id, 16, 64)
-	return n, err == nil
-}
-
-// nodeID is nodeNumber's inverse.
-func nodeID(num uint64) string { return fmt.Sprintf("%016x", num) }
-
 // nodes is the switch's registry of members.
 type nodes struct {
 	rate func() [2]int // the current flood limit, for new nodes
@@ -92,7 +78,7 @@ func (ns *nodes) get(id string) *node {
 	if n != nil {
 		return n
 	}
-	num, _ := nodeNumber(id)
+	num, _ := transport.NodeNumber(id)
 	return ns.add(id, num)
 }
 
@@ -105,7 +91,7 @@ func (ns *nodes) byNumber(num uint64) *node {
 	if n != nil {
 		return n
 	}
-	return ns.add(nodeID(num), num)
+	return ns.add(transport.NodeIDString(num), num)
 }
 
 func (ns *nodes) add(id string, num uint64) *node {
@@ -120,12 +106,13 @@ func (ns *nodes) add(id string, num uint64) *node {
 	if len(ns.byID) >= maxNodes {
 		return nil
 	}
-	n := &node{id: id, num: num}
+	_, named := transport.NodeNumber(id)
+	n := &node{id: id, num: num, named: named}
 	r := ns.rate()
 	n.floodIn.Store(overlay.NewRateLimiter(r[0], r[1]))
 	n.floodOut.Store(overlay.NewRateLimiter(r[0], r[1]))
 	ns.byID[id] = n
-	if _, ok := nodeNumber(id); ok {
+	if named {
 		ns.byNum[num] = n
 	}
 	return n
@@ -149,11 +136,18 @@ type addrPlan struct {
 	addrs map[netip.Addr]*transport.Peer
 	pools map[netip.Prefix]*transport.Peer
 	bits  []int // the pool prefix lengths present
+	// lighthouse is the up lighthouse floods go to: the one with the
+	// lowest node id, so every member picks the same one and the choice
+	// moves only when it goes down.
+	lighthouse *transport.Peer
 }
 
 func newAddrPlan(peers []*transport.Peer) *addrPlan {
 	pl := &addrPlan{addrs: map[netip.Addr]*transport.Peer{}, pools: map[netip.Prefix]*transport.Peer{}}
 	for _, p := range peers {
+		if p.Roles()&wire.RoleLighthouse != 0 && (pl.lighthouse == nil || p.NodeID < pl.lighthouse.NodeID) {
+			pl.lighthouse = p
+		}
 		a, pool := p.Slice()
 		if a.IsValid() {
 			pl.addrs[a] = p
@@ -211,21 +205,17 @@ func (s *sw) rebuildPlan() {
 	s.planMu.Unlock()
 }
 
-// lighthouse returns the up lighthouse floods go to: the one with the
-// lowest node id, so every member picks the same one and the choice
-// moves only when it goes down. Nil when none is up, or when this member
-// is a lighthouse itself (its floods go to every peer directly).
+// lighthouse returns the up lighthouse floods go to (see addrPlan), nil
+// when none is up or when this member is a lighthouse itself (its floods
+// go to every peer directly).
 func (s *sw) lighthouse() *transport.Peer {
 	if s.isLighthouse {
 		return nil
 	}
-	var best *transport.Peer
-	for _, p := range s.tr.UpPeers() {
-		if p.Roles()&wire.RoleLighthouse != 0 && (best == nil || p.NodeID < best.NodeID) {
-			best = p
-		}
+	if pl := s.plan.Load(); pl != nil && pl.lighthouse != nil && pl.lighthouse.Up() {
+		return pl.lighthouse
 	}
-	return best
+	return nil
 }
 
 // flood sends frames that are not for one known MAC: to the owner of an
@@ -254,10 +244,12 @@ func (s *sw) flood(frames [][]byte, now int64) {
 }
 
 // floodTo sends flooded frames to one peer through its outgoing flood
-// limiter and counts the copies sent in copies.
+// limiter and counts the copies sent in copies. Reflected copies pass no
+// outgoing limiter: the origin's own (floodIn, at the lighthouse) limits
+// them, or every member's floods would share one allowance per receiver.
 func (s *sw) floodTo(p *transport.Peer, frames [][]byte, now int64, via transport.Via, copies *atomic.Uint64) {
 	allowed := frames
-	if n, ok := p.Ext.(*node); ok {
+	if n, ok := p.Ext.(*node); ok && via.Kind != transport.FrameReflected {
 		lim := n.floodOut.Load()
 		for i := range frames {
 			if !lim.Allow(now) {
@@ -319,19 +311,18 @@ func (s *sw) receiveFlood(p *transport.Peer, frame []byte, via transport.Via) {
 // is for this node's LAN too: a question about another member's address
 // is not.
 func (s *sw) reflect(from *transport.Peer, origin *node, frame []byte, now int64) bool {
-	via := transport.Via{Kind: transport.FrameReflected, Origin: origin.num}
-	if _, ok := nodeNumber(origin.id); !ok {
+	if !origin.named {
 		return true // cannot be named in a reflected frame
 	}
+	via := transport.Via{Kind: transport.FrameReflected, Origin: origin.num}
 	s.stats.reflected.Add(1)
 	one := [][]byte{frame}
 	if a, ok := overlay.ResolveTarget(frame); ok {
 		switch {
 		case s.ownSlice(a):
 			return true
-		case from.Up() && s.sliceOf(from, a):
-			// The origin's own slice: an announcement, for everyone.
 		default:
+			// The origin's own slice (an announcement) goes to everyone.
 			if q := s.plan.Load().owner(a); q != nil && q != from && q.Up() {
 				s.floodTo(q, one, now, via, &s.stats.reflectedCopies)
 				return false
@@ -344,12 +335,6 @@ func (s *sw) reflect(from *transport.Peer, origin *node, frame []byte, now int64
 		}
 	}
 	return true
-}
-
-// sliceOf reports whether a is in p's address slice.
-func (s *sw) sliceOf(p *transport.Peer, a netip.Addr) bool {
-	addr, pool := p.Slice()
-	return a == addr || (pool.IsValid() && pool.Contains(a))
 }
 
 // setFloodAllow replaces the flood_allow filter.

@@ -28,7 +28,7 @@ func (t *Transport) Connect(ctx context.Context, ep netip.AddrPort) (*Peer, erro
 // peer that relays (a lighthouse). The session later moves to a direct
 // path on its own if hole punching opens one (see probe.go).
 func (t *Transport) ConnectVia(ctx context.Context, relay *Peer, nodeID string) (*Peer, error) {
-	num, ok := nodeNum(nodeID)
+	num, ok := NodeNumber(nodeID)
 	if !ok {
 		return nil, fmt.Errorf("bad node id %q", nodeID)
 	}

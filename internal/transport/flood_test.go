@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"github.com/ipopd/ipopd/internal/wire"
+
 	"bytes"
 	"errors"
 	"net/netip"
@@ -44,6 +46,7 @@ func TestFloodRoundTrip(t *testing.T) {
 	for _, via := range vias {
 		for _, size := range []int{14, 60, 1400, 1435, 1436, 1514, 1518} {
 			tx, p, rx, rs := benchPair(t, "chacha20")
+			rs.peer.roles.Store(wire.RoleLighthouse) // only lighthouses reflect
 			capture := &captureConn{}
 			tx.conn = capture
 			frame := frameOf(size, byte(size))
@@ -74,9 +77,15 @@ func TestFloodRoundTrip(t *testing.T) {
 // frame it claims to continue starts a new frame instead of completing
 // the old one with the wrong kind.
 func TestFloodFragmentsDoNotMix(t *testing.T) {
+	// The same frame cut the same way as a plain frame and as a flood to
+	// reflect: a's head and b's tail would make the whole frame, were
+	// the kinds not compared.
 	frame := frameOf(2000, 7)
-	a := floodPayloads(frame, Via{Kind: FrameReflect}, 9, 1443)
-	b := floodPayloads(frame, Via{Kind: FrameReflected, Origin: 5}, 9, 1443)
+	a := floodPayloads(frame, Via{}, 9, 1443)
+	b := floodPayloads(frame, Via{Kind: FrameReflect}, 9, 1443)
+	if len(a) != 2 || len(b) != 2 {
+		t.Fatalf("cut into %d and %d fragments, want 2 each", len(a), len(b))
+	}
 	r := newReassembler(1518 + originLen + 1000)
 	add := func(raw []byte) []byte {
 		p, err := parsePayload(raw)
@@ -91,7 +100,31 @@ func TestFloodFragmentsDoNotMix(t *testing.T) {
 	}
 	add(a[0])
 	if out := add(b[1]); out != nil {
-		t.Fatal("a reflected tail completed a reflect head")
+		t.Fatal("a reflect tail completed a plain head")
+	}
+	if out := add(b[0]); out == nil {
+		t.Fatal("the reflect frame's own head did not complete it")
+	}
+}
+
+// TestReflectedOnlyFromLighthouse: a reflected flood from a member that
+// is no lighthouse is dropped: it could name any origin.
+func TestReflectedOnlyFromLighthouse(t *testing.T) {
+	tx, p, rx, _ := benchPair(t, "chacha20")
+	capture := &captureConn{}
+	tx.conn = capture
+	if err := tx.SendFrameVia(p, frameOf(60, 1), Via{Kind: FrameReflected, Origin: 5}); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	rx.cfg.OnFrame = func(*Peer, []byte) { got++ }
+	rx.cfg.OnFlood = func(*Peer, []byte, Via) { got++ }
+	var nonce [nonceLen]byte
+	for _, r := range capture.recs {
+		rx.receiveData(r, directPath(netip.MustParseAddrPort("192.0.2.1:6464")), &nonce)
+	}
+	if got != 0 || rx.Stats().BadPayload != 1 {
+		t.Fatalf("delivered %d, bad payloads %d; want 0 and 1", got, rx.Stats().BadPayload)
 	}
 }
 
@@ -120,6 +153,7 @@ func TestFloodPathAllocs(t *testing.T) {
 	via := Via{Kind: FrameReflected, Origin: 42}
 	for _, size := range []int{60, 1514} {
 		tx, p, rx, rs := benchPair(t, "chacha20")
+		rs.peer.roles.Store(wire.RoleLighthouse) // only lighthouses reflect
 		frame := frameOf(size, 1)
 		if a := testing.AllocsPerRun(200, func() { _ = tx.SendFrameVia(p, frame, via) }); a != 0 {
 			t.Fatalf("SendFrameVia(%d bytes) allocates %v times", size, a)
@@ -143,7 +177,6 @@ func TestFloodPathAllocs(t *testing.T) {
 		if a != 0 || delivered == 0 {
 			t.Fatalf("receiving reflected %d-byte frames allocates %v times (%d delivered)", size, a, delivered)
 		}
-		_ = rs
 	}
 }
 
@@ -182,7 +215,7 @@ func FuzzFloodPayload(f *testing.F) {
 			if frame, via, err = reassembled(out, p.via.Kind); err != nil {
 				return
 			}
-			if len(frame) > limit+originLen {
+			if len(frame) > limit {
 				t.Fatalf("reassembled %d bytes over the limit", len(frame))
 			}
 		}

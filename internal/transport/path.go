@@ -41,8 +41,9 @@ func (p path) String() string {
 	return p.addr.String()
 }
 
-// nodeNum turns a 16-hex-digit node id into the 8 bytes relays route by.
-func nodeNum(id string) (uint64, bool) {
+// NodeNumber turns a 16-hex-digit node id into the 8 bytes relays route
+// by (and reflected floods name their origin by).
+func NodeNumber(id string) (uint64, bool) {
 	if len(id) != 16 {
 		return 0, false
 	}
@@ -53,7 +54,8 @@ func nodeNum(id string) (uint64, bool) {
 	return binary.BigEndian.Uint64(b[:]), true
 }
 
-func nodeIDString(n uint64) string {
+// NodeIDString is NodeNumber's inverse.
+func NodeIDString(n uint64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], n)
 	return hex.EncodeToString(b[:])

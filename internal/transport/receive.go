@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ipopd/ipopd/internal/wire"
 )
 
 // readLoop is the only reader of the socket. One goroutine. With UDP GRO
@@ -145,6 +147,12 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	}
 	s.peer.bytesIn.Add(uint64(len(frame)))
 	s.peer.framesIn.Add(1)
+	if via.Kind == FrameReflected && s.peer.Roles()&wire.RoleLighthouse == 0 {
+		// Only lighthouses reflect: a member naming an origin could pass
+		// its floods off as any member's (and past their flood limits).
+		t.stBadPayload.Add(1)
+		return
+	}
 	if via.Kind != FramePlain && t.cfg.OnFlood != nil {
 		t.cfg.OnFlood(s.peer, frame, via)
 		return

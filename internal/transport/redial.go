@@ -174,7 +174,7 @@ func (t *Transport) relayFor(s *session) (path, bool) {
 			return *fb, true
 		}
 	}
-	num, ok := nodeNum(s.peer.NodeID)
+	num, ok := NodeNumber(s.peer.NodeID)
 	if !ok {
 		return path{}, false
 	}

@@ -124,7 +124,7 @@ func (t *Transport) receiveRelay(b []byte, from netip.AddrPort, nonce *[nonceLen
 			t.stRelayDropped.Add(1) // no chains of relays
 			return
 		}
-		src, ok := nodeNum(sender.NodeID)
+		src, ok := NodeNumber(sender.NodeID)
 		if !ok {
 			return
 		}
@@ -150,7 +150,7 @@ func (t *Transport) receiveRelay(b []byte, from netip.AddrPort, nonce *[nonceLen
 
 // peerByNum finds a peer by the numeric form of its node id.
 func (t *Transport) peerByNum(n uint64) *Peer {
-	id := nodeIDString(n)
+	id := NodeIDString(n)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.peers[id]

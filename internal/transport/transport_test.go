@@ -249,7 +249,7 @@ func TestRelayThenDirect(t *testing.T) {
 	x, _ := n.Listen(netip.MustParseAddrPort("10.0.0.66:1"))
 	defer x.Close()
 	env := make([]byte, relayHeaderLen+20)
-	num, _ := nodeNum(testNodeID("b"))
+	num, _ := NodeNumber(testNodeID("b"))
 	putRelayHeader(env, relayTo, num)
 	x.WriteToUDPAddrPort(env, l.addr)
 	waitFor(t, 2*time.Second, "stranger's envelope dropped", func() bool { return l.t.Stats().RelayDropped > 0 })
