@@ -32,11 +32,10 @@ func (t *Transport) ConnectVia(ctx context.Context, relay *Peer, nodeID string) 
 	if !ok {
 		return nil, fmt.Errorf("bad node id %q", nodeID)
 	}
-	s := relay.active.Load()
-	if s == nil {
+	if relay.active.Load() == nil {
 		return nil, ErrNotReady
 	}
-	return t.connect(ctx, path{addr: s.vc.endpoint(), relay: relay, peer: num})
+	return t.connect(ctx, relay.relayPath(num))
 }
 
 func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {

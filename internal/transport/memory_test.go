@@ -42,8 +42,9 @@ const (
 	// rest the handshakes' garbage leaves between them), 16-20 KiB while
 	// a session kept its peer's parsed certificate, about 90 KiB while
 	// pion's Conn stayed for the session's life. The margin is for
-	// noise; a goroutine per session again (8 KiB of stack at least) or
-	// pion's Conn kept would break it.
+	// noise (GC headroom moves with the load): pion's Conn kept would
+	// break it; a goroutine per session again costs too little against
+	// it and is caught by the goroutine count instead.
 	memBudget = 28 << 10
 	// memEnvClients tells the child process to run the clients.
 	memEnvClients = "IPOP_MEM_CLIENTS"
@@ -75,6 +76,10 @@ func TestSessionMemory(t *testing.T) {
 	t.Logf("hub with %d sessions: %.1f KiB heap+stack per session (heap in use %.1f KiB, live objects %.1f KiB, stacks %.1f KiB, goroutines %.2f per session)",
 		n, res.perSession()/1024, float64(res.heapInuse)/float64(n)/1024, float64(res.heapAlloc)/float64(n)/1024,
 		float64(res.stack)/float64(n)/1024, float64(res.goroutines)/float64(n))
+	if res.goroutines > n/10 {
+		// Idle sessions have no goroutine of their own (control.go).
+		t.Errorf("%d goroutines for %d idle sessions", res.goroutines, n)
+	}
 	if got := res.perSession(); got > memBudget {
 		t.Errorf("one session costs %.1f KiB on the hub, budget %d KiB", got/1024, memBudget>>10)
 	}

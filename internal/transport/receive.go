@@ -54,13 +54,6 @@ func (t *Transport) readLoop() {
 // Unauthenticated junk costs a classification and, at most, one map
 // lookup: nothing is allocated for it.
 func (t *Transport) handleDatagram(b []byte, from netip.AddrPort, nonce *[nonceLen]byte) {
-	if ok := t.cfg.PathOK; ok != nil && !ok(from.Addr()) {
-		// It came through the overlay itself (a peer probing an address
-		// of ours that lives on the tunnel): following it would route the
-		// overlay through itself.
-		t.stPathRefused.Add(1)
-		return
-	}
 	switch Classify(b) {
 	case KindData:
 		t.receiveData(b, directPath(from), nonce)
@@ -173,6 +166,13 @@ func (t *Transport) receiveDTLS(b []byte, from path) {
 		return
 	}
 	ch := isClientHello(b)
+	if ch && !from.relayed() && !t.pathOK(from.addr) {
+		// A handshake through the overlay itself: a session made there
+		// would carry itself. (Records of a session that come that way
+		// are refused by follow.)
+		t.stPathRefused.Add(1)
+		return
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()

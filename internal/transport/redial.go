@@ -48,22 +48,30 @@ type quietState struct {
 	lastRecv  int64  // the session's lastRecv when counting began
 	framesOut uint64 // the peer's frames out at that moment
 	pings     int    // probe pings since
-	nextDial  int64  // nanotime before which no redial starts
+	// calmUntil: a probe was just answered; frames sent count as
+	// expecting an answer again only after it (a one-way stream would
+	// otherwise be probed every quietProbe).
+	calmUntil int64
+	nextDial  int64 // nanotime before which no redial starts
 	dialing   atomic.Bool
 }
 
 // checkQuiet runs on the timer goroutine for every ready session: it pings
 // a session that went silent while we sent it frames, and makes a new
 // handshake when the pings go unanswered.
-func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
+func (t *Transport) checkQuiet(s *session, now int64) {
+	q := &s.quiet
 	lr := s.lastRecv.Load()
 	out := s.peer.framesOut.Load()
 	if lr != q.lastRecv {
+		if q.pings > 0 {
+			q.calmUntil = now + int64(t.keepalive)
+		}
 		q.lastRecv, q.framesOut, q.pings = lr, out, 0
 	}
 	silent := now - lr
 	// Something should have come back: we sent frames, or pinged.
-	expecting := out != q.framesOut || q.pings > 0 || s.lastPing.Load() > lr
+	expecting := (out != q.framesOut && now >= q.calmUntil) || q.pings > 0 || s.lastPing.Load() > lr
 	if !expecting || silent < int64(quietProbe) {
 		return
 	}
@@ -75,12 +83,7 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 			// Nothing at all arrives on the direct path: the peer's
 			// address moved, or a NAT on the way lost our mapping and
 			// filters the peer's records. A relay still reaches it.
-			s.changePath(fb, now)
-			s.fallback.Store(&fb)
-			s.mu.Lock()
-			s.probeUntil = now + int64(probeBurst)
-			s.mu.Unlock()
-			t.log.Info("direct path silent, back to the relay", s.logAttrs()...)
+			t.moveToRelay(s, fb, now, "direct path silent, back to the relay")
 			via = fb
 		}
 		if now >= q.nextDial && q.dialing.CompareAndSwap(false, true) {
@@ -112,9 +115,10 @@ func (t *Transport) checkQuiet(s *session, q *quietState, now int64) {
 // then it relays the peer's traffic for us to the old one. On an idle
 // link that record would be up to a keepalive away.
 func (t *Transport) nudgeRelays(s *session, now int64) {
-	if last := t.lastNudge.Load(); now-last < int64(quietProbe) || !t.lastNudge.CompareAndSwap(last, now) {
+	if now-t.lastNudge < int64(quietProbe) {
 		return
 	}
+	t.lastNudge = now
 	for _, p := range t.UpPeers() {
 		if p == s.peer || p.Roles()&wire.RoleRelay == 0 {
 			continue
@@ -158,31 +162,6 @@ func (t *Transport) redial(s *session, q *quietState, p, via path) {
 	if err != nil {
 		t.log.Debug("new handshake with a silent peer failed", append(s.logAttrs(), "err", err)...)
 	}
-}
-
-// relayFor is the relayed path to reach session s's peer when its direct
-// path went silent: the session's fallback if that relay is up and is not
-// the peer itself (a session made directly with a lighthouse records the
-// lighthouse as its own relay: useless once its address moved), else any
-// other up relay, which reaches every member registered with it.
-func (t *Transport) relayFor(s *session) (path, bool) {
-	if fb := s.fallback.Load(); fb != nil {
-		switch {
-		case fb.turn:
-			return *fb, true
-		case fb.relay != nil && fb.relay != s.peer && fb.relay.active.Load() != nil:
-			return *fb, true
-		}
-	}
-	num, ok := NodeNumber(s.peer.NodeID)
-	if !ok {
-		return path{}, false
-	}
-	alt := t.relayOtherThan(s.peer)
-	if alt == nil {
-		return path{}, false
-	}
-	return alt.relayPath(num), true
 }
 
 // AddressesChanged tells the transport that this machine's addresses

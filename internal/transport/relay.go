@@ -149,9 +149,4 @@ func (t *Transport) receiveRelay(b []byte, from netip.AddrPort, nonce *[nonceLen
 }
 
 // peerByNum finds a peer by the numeric form of its node id.
-func (t *Transport) peerByNum(n uint64) *Peer {
-	id := NodeIDString(n)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.peers[id]
-}
+func (t *Transport) peerByNum(n uint64) *Peer { return t.Peer(NodeIDString(n)) }

@@ -52,6 +52,10 @@ type session struct {
 	// relay went down (see reroute.go). Nil for sessions begun direct.
 	fallback atomic.Pointer[path]
 
+	// quiet is the timer goroutine's account of the session's silence
+	// (redial.go).
+	quiet quietState
+
 	// Used only by the socket reader goroutine.
 	replay replayWindow
 	reasm  *reassembler // nil until the first fragment

@@ -159,9 +159,6 @@ func (t *Transport) timerLoop() {
 	// its relay (above); four means the peer or every path is gone.
 	deadAfter := 4 * keepalive
 	var live []*session
-	// quiet tracks sessions that went silent (redial.go); the timer
-	// goroutine alone uses it.
-	quiet := map[*session]*quietState{}
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -176,13 +173,6 @@ func (t *Transport) timerLoop() {
 			live = append(live, s)
 		}
 		t.mu.Unlock()
-		for s := range quiet {
-			select {
-			case <-s.done:
-				delete(quiet, s)
-			default:
-			}
-		}
 		for _, s := range live {
 			t.leaveSilentRelay(s, now)
 			switch r := s.retireAt.Load(); {
@@ -199,22 +189,15 @@ func (t *Transport) timerLoop() {
 			if !s.ready.Load() {
 				continue
 			}
-			if fb := s.fallback.Load(); fb != nil && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
+			if s.fallback.Load() != nil && !s.vc.path().relayed() && now-s.lastDirect.Load() > 2*keepalive {
 				// The direct path went quiet (a NAT lost its mapping):
-				// back to the relay, and punch again.
-				s.changePath(*fb, now)
-				s.mu.Lock()
-				s.probeUntil = now + int64(probeBurst)
-				s.mu.Unlock()
-				t.log.Info("direct path lost, back to the relay", s.logAttrs()...)
+				// back to a relay, and punch again.
+				if fb, ok := t.relayFor(s); ok {
+					t.moveToRelay(s, fb, now, "direct path lost, back to the relay")
+				}
 			}
 			if s.retireAt.Load() == 0 {
-				q := quiet[s]
-				if q == nil {
-					q = &quietState{lastRecv: -1}
-					quiet[s] = q
-				}
-				t.checkQuiet(s, q, now)
+				t.checkQuiet(s, now)
 			}
 			if now-s.lastSend.Load() >= keepalive {
 				t.sendKeepalive(s)

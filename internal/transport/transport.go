@@ -106,7 +106,7 @@ type Config struct {
 	// session that followed it would carry itself (see package underlay).
 	// Candidates, probes, dials, new handshakes and path changes to an
 	// address it refuses are dropped. It is called on the socket reader
-	// goroutine and must be cheap.
+	// goroutine (on a path change or a ClientHello, not per datagram).
 	PathOK func(netip.Addr) bool
 	// OnJoin, when set, lets clients without a member certificate make a
 	// session to ask to join with an invite; it receives their messages.
@@ -187,8 +187,8 @@ type Transport struct {
 
 	upPeers atomic.Pointer[[]*Peer] // peers with an active session, for flooding
 	// lastNudge is when quiet sessions last made us send keepalives to the
-	// relays (redial.go); the timer goroutine's.
-	lastNudge atomic.Int64
+	// relays (redial.go); the timer goroutine's alone.
+	lastNudge int64
 
 	// turnMu guards turn, the TURN client (nil without a TURN server).
 	turnMu     sync.Mutex
@@ -377,7 +377,6 @@ func (t *Transport) Stats() Stats {
 // shared and must not be modified; it costs nothing to call per frame.
 func (t *Transport) UpPeers() []*Peer { return *t.upPeers.Load() }
 
-// Peers returns every peer known, up or down.
 // Peer returns the peer with node id id, or nil if there is none.
 func (t *Transport) Peer(id string) *Peer {
 	t.mu.Lock()
@@ -385,6 +384,7 @@ func (t *Transport) Peer(id string) *Peer {
 	return t.peers[id]
 }
 
+// Peers returns every peer known, up or down.
 func (t *Transport) Peers() []*Peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
