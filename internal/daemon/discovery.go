@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,10 +67,10 @@ type discovery struct {
 	announced map[string]wire.Announce // node id -> its candidates (filtered)
 	// Member: links being made, and the answers waited for.
 	dialing map[string]bool
-	rewake  map[string]bool                    // woken while a reach was finishing: reach again
-	via     map[string]*transport.Peer         // member -> the lighthouse that last had it
-	turns   map[string][]netip.AddrPort        // members' TURN relayed addresses, from answers
-	waiters map[string][]chan *wire.QueryReply // node id -> queries in flight
+	rewake  map[string]bool                      // woken while a reach was finishing: reach again
+	via     map[string]*transport.Peer           // member -> the lighthouse that last had it
+	turns   map[string][]netip.AddrPort          // members' TURN relayed addresses, from answers
+	waiters map[queryKey][]chan *wire.QueryReply // queries in flight
 	// lastTURN is the relayed address we announced last.
 	lastTURN netip.AddrPort
 	// activity tracks, per linked member, the frame count and when it last
@@ -85,7 +86,7 @@ type activity struct {
 func newDiscovery(d *Daemon, m *member) *discovery {
 	return &discovery{d: d, m: m, announced: map[string]wire.Announce{}, dialing: map[string]bool{},
 		rewake: map[string]bool{}, via: map[string]*transport.Peer{}, turns: map[string][]netip.AddrPort{},
-		waiters: map[string][]chan *wire.QueryReply{}, activity: map[string]activity{}}
+		waiters: map[queryKey][]chan *wire.QueryReply{}, activity: map[string]activity{}}
 }
 
 func (x *discovery) isLighthouse() bool {
@@ -156,7 +157,7 @@ func (x *discovery) handle(p *transport.Peer, msg any) bool {
 		if p.Roles()&wire.RoleLighthouse == 0 {
 			return true // only lighthouses answer
 		}
-		x.reply(msg)
+		x.reply(p, msg)
 	case *wire.PunchRequest:
 		if x.isLighthouse() {
 			x.punch(p, msg.Target)
@@ -209,9 +210,20 @@ func (x *discovery) answer(asker *transport.Peer, id string) {
 	_ = x.m.tr.SendControl(asker, e)
 }
 
-// reply takes a lighthouse's answer: for a query in flight, or an
-// introduction of a member about to reach us through our TURN address.
-func (x *discovery) reply(r *wire.QueryReply) {
+// queryKey names a query in flight: the lighthouse asked and the member
+// asked about. An answer is taken only from the lighthouse it was asked
+// of (a late one from a lighthouse that timed out must not pass for the
+// next one's).
+type queryKey struct {
+	lh *transport.Peer
+	id string
+}
+
+// reply takes lighthouse lh's answer: for a query in flight, or an
+// introduction of a member about to reach us through our TURN address
+// (which, if we are asking lh about that member just then, is as good
+// an answer).
+func (x *discovery) reply(lh *transport.Peer, r *wire.QueryReply) {
 	if r.Found {
 		// TURN permissions are per IP address: let the member's
 		// addresses reach our relayed address.
@@ -224,8 +236,9 @@ func (x *discovery) reply(r *wire.QueryReply) {
 		x.m.tr.PermitTURN(ips)
 	}
 	x.mu.Lock()
-	ws := x.waiters[r.NodeID]
-	delete(x.waiters, r.NodeID)
+	k := queryKey{lh, r.NodeID}
+	ws := x.waiters[k]
+	delete(x.waiters, k)
 	x.mu.Unlock()
 	for _, w := range ws {
 		w <- r // buffered: one answer per waiter
@@ -254,15 +267,7 @@ func (x *discovery) lighthouses(id string) []*transport.Peer {
 			out = append(out, p)
 		}
 	}
-	slices.SortFunc(out, func(a, b *transport.Peer) int {
-		switch {
-		case a.NodeID < b.NodeID:
-			return -1
-		case a.NodeID > b.NodeID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *transport.Peer) int { return strings.Compare(a.NodeID, b.NodeID) })
 	x.mu.Lock()
 	last := x.via[id]
 	x.mu.Unlock()
@@ -275,19 +280,20 @@ func (x *discovery) lighthouses(id string) []*transport.Peer {
 // query asks lighthouse lh about member id and waits for the answer.
 func (x *discovery) query(lh *transport.Peer, id string) (*wire.QueryReply, error) {
 	w := make(chan *wire.QueryReply, 1)
+	k := queryKey{lh, id}
 	x.mu.Lock()
-	x.waiters[id] = append(x.waiters[id], w)
+	x.waiters[k] = append(x.waiters[k], w)
 	x.mu.Unlock()
 	defer func() {
 		x.mu.Lock()
-		ws := x.waiters[id]
+		ws := x.waiters[k]
 		if i := slices.Index(ws, w); i >= 0 {
 			ws = slices.Delete(ws, i, i+1)
 		}
 		if len(ws) == 0 {
-			delete(x.waiters, id)
+			delete(x.waiters, k)
 		} else {
-			x.waiters[id] = ws
+			x.waiters[k] = ws
 		}
 		x.mu.Unlock()
 	}()

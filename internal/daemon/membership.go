@@ -126,27 +126,40 @@ func deliver(id uint64, msg any) {
 // ask sends a request with an id to the owner, when a peer says it is the
 // owner, else to every up peer, and returns the first answer that is not
 // "not the owner" (only the owner answers for real). A lighthouse with a
-// thousand links thus sends one message, not a thousand.
+// thousand links thus sends one message, not a thousand. RoleOwner is a
+// claim: when the peer that makes it answers "not the owner", or says
+// nothing for half the time, the request goes to every other peer too.
 func (d *Daemon) ask(m *member, id uint64, req any, timeout time.Duration) (any, error) {
 	ch := make(chan any, 16)
 	pending.Store(id, ch)
 	defer pending.Delete(id)
-	to := m.tr.UpPeers()
-	for _, p := range to {
+	all := m.tr.UpPeers()
+	to := all
+	for _, p := range all {
 		if p.Roles()&wire.RoleOwner != 0 {
 			to = []*transport.Peer{p}
 			break
 		}
 	}
-	sent := 0
-	for _, p := range to {
-		if m.tr.SendControl(p, req) == nil {
-			sent++
+	send := func(ps []*transport.Peer, skip *transport.Peer) (sent int) {
+		for _, p := range ps {
+			if p != skip && m.tr.SendControl(p, req) == nil {
+				sent++
+			}
 		}
+		return sent
 	}
-	if sent == 0 {
+	if send(to, nil) == 0 {
 		return nil, errors.New("no link to the group owner right now")
 	}
+	widen := func() {
+		if len(to) == 1 && len(all) > 1 {
+			send(all, to[0])
+			to = all
+		}
+	}
+	half := time.NewTimer(timeout / 2)
+	defer half.Stop()
 	tm := time.NewTimer(timeout)
 	defer tm.Stop()
 	for {
@@ -154,9 +167,12 @@ func (d *Daemon) ask(m *member, id uint64, req any, timeout time.Duration) (any,
 		case a := <-ch:
 			if isNotOwner(a) {
 				pending.Store(id, ch) // deliver removed it; wait for the owner
+				widen()
 				continue
 			}
 			return a, nil
+		case <-half.C:
+			widen()
 		case <-tm.C:
 			return nil, errors.New("the group owner did not answer (is it online?)")
 		}

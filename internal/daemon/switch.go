@@ -214,9 +214,7 @@ func (s *sw) forwardBatch(frames [][]byte) {
 				// make the link now (on demand).
 				s.flushRun()
 				s.stats.unicastOut.Add(uint64(len(frames)))
-				for _, f := range frames {
-					s.stage(n.id, f)
-				}
+				s.stage(n, frames)
 				return
 			}
 			s.stats.unicastOut.Add(uint64(len(frames)))
@@ -256,29 +254,36 @@ type stagedFrames struct {
 }
 
 // stage keeps a copy of frame for member id and wakes its link.
-func (s *sw) stage(id string, frame []byte) {
+func (s *sw) stage(n *node, frames [][]byte) {
 	s.stagedMu.Lock()
 	if s.staged == nil {
 		s.staged = map[string]*stagedFrames{}
 	}
-	q := s.staged[id]
+	q := s.staged[n.id]
 	if q == nil {
 		if len(s.staged) >= stagedMembers {
 			s.stagedMu.Unlock()
-			s.stats.stagedDropped.Add(1)
+			s.stats.stagedDropped.Add(uint64(len(frames)))
 			return
 		}
 		q = &stagedFrames{since: s.now()}
-		s.staged[id] = q
+		s.staged[n.id] = q
 	}
-	if len(q.frames) >= stagedMax {
-		q.frames = q.frames[1:]
-		s.stats.stagedDropped.Add(1)
+	for _, f := range frames {
+		if len(q.frames) >= stagedMax {
+			q.frames = q.frames[1:]
+			s.stats.stagedDropped.Add(1)
+		}
+		q.frames = append(q.frames, append([]byte(nil), f...))
 	}
-	q.frames = append(q.frames, append([]byte(nil), frame...))
 	s.stagedMu.Unlock()
+	if p := n.linked(); p != nil {
+		// The link came up (and flushed) between the lookup and now.
+		s.flush(p)
+		return
+	}
 	if s.wake != nil {
-		s.wake(id)
+		s.wake(n.id)
 	}
 }
 
