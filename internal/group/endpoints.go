@@ -3,6 +3,8 @@ package group
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/ipopd/ipopd/uci/ipopconf"
 )
 
 // Bootstrap endpoints as people type them: "host:port" where host is an
@@ -39,9 +41,7 @@ func ParseEndpoints(s string) ([]string, error) {
 
 // checkEndpointHost checks the host part of an endpoint: an IP address
 // (IPv6 only in brackets, which SplitHostPort removed: bracketed tells
-// whether they were there) or a DNS name of labels of letters, digits,
-// '-' and '_' (1..63 characters, not starting or ending with '-'), at
-// most 253 characters.
+// whether they were there) or a DNS host name (ipopconf.HostnameError).
 func checkEndpointHost(ep, host string, bracketed bool) error {
 	if a, err := netip.ParseAddr(host); err == nil {
 		if a.Is6() && !a.Is4In6() && !bracketed {
@@ -58,22 +58,10 @@ func checkEndpointHost(ep, host string, bracketed bool) error {
 	if bracketed {
 		return errorf(ErrInvalidOption, "endpoint %q: %q in brackets is not an IPv6 address", shorten(ep), shorten(host))
 	}
-	name := strings.TrimSuffix(host, ".")
-	if len(name) > 253 {
-		return errorf(ErrInvalidOption, "endpoint %q: host name is %d characters long; the limit is 253", shorten(ep), len(name))
-	}
-	for _, l := range strings.Split(name, ".") {
-		if l == "" || len(l) > 63 {
-			return errorf(ErrInvalidOption, "endpoint %q: host %q is not an IP address or a DNS name (empty or over-long label)", shorten(ep), shorten(host))
-		}
-		if l[0] == '-' || l[len(l)-1] == '-' {
-			return errorf(ErrInvalidOption, "endpoint %q: host %q: a DNS label cannot start or end with '-'", shorten(ep), shorten(host))
-		}
-		for i := 0; i < len(l); i++ {
-			if c := l[i]; !isAlnum(c) && c != '-' && c != '_' {
-				return errorf(ErrInvalidOption, "endpoint %q: host %q contains %q; a DNS name has letters, digits, '-' and '.'", shorten(ep), shorten(host), c)
-			}
-		}
+	// The same rule as the UCI config's, which stores the endpoint
+	// after the join: one that passed here but not there would be lost.
+	if why := ipopconf.HostnameError(host); why != "" {
+		return errorf(ErrInvalidOption, "endpoint %q: %s", shorten(ep), why)
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func (s *State) Revoke(node string, now time.Time) ([]byte, error) {
 		i = slices.IndexFunc(allocs, func(b Allocation) bool { return b.Name == a.Name })
 	}
 	target := allocs[i]
-	if target.Name == s.NodeName {
+	if target.NodeID == s.NodeID {
 		return nil, errorf(ErrInvalidOption, "group: revoke: %q is this node, the group owner; it cannot revoke itself", target.Name)
 	}
 	if target.IsRevoked() {

@@ -127,7 +127,7 @@ func checkEndpoint(s string) error {
 				return bad(fmt.Sprintf("%q is not an IPv4 address", host))
 			}
 		default:
-			if why := hostnameError(host); why != "" {
+			if why := HostnameError(host); why != "" {
 				return bad(why)
 			}
 		}
@@ -138,9 +138,9 @@ func checkEndpoint(s string) error {
 	return nil
 }
 
-// hostnameError explains why h is not a DNS host name (RFC 1123), or
+// HostnameError explains why h is not a DNS host name (RFC 1123), or
 // returns "".
-func hostnameError(h string) string {
+func HostnameError(h string) string {
 	name := strings.TrimSuffix(h, ".")
 	if len(name) > 253 {
 		return "host name longer than 253 characters"

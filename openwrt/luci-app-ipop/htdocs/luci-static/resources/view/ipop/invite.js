@@ -323,7 +323,7 @@ function renderQR(text, scale) {
 // Endpoints as typed: HOST:PORT, several separated by commas or spaces.
 // HOST is an IPv4 address, an IPv6 address in brackets or a DNS name (a
 // router behind dynamic DNS). The daemon checks them again.
-const DNS_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 function endpointError(ep) {
 	const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\[\]:]+)):([0-9]+)$/.exec(ep);
