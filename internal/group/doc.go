@@ -49,7 +49,7 @@
 // client auth, its DHCP pool slice in a non-critical extension (OIDPool;
 // see pool.go for the slicing scheme), and is valid for one year (starting
 // one hour in the past to absorb clock skew). Members renew in the last
-// third of that year (NeedsRenewal, RenewMember, InstallRenewed, RenewSelf).
+// third of that year (NeedsRenewal, RenewMember, InstallRenamed, RenewSelf).
 //
 // # Joining
 //

@@ -188,7 +188,7 @@ func (s *State) RenamedCert(cert *x509.Certificate, now time.Time) ([]byte, erro
 	}
 	defer unlock()
 	der, allocs, err := s.renamedCertLocked(allocs, i, cert, now)
-	if err != nil || der == nil || allocs == nil {
+	if err != nil || allocs == nil {
 		return der, err
 	}
 	if err := commitFiles(s.Dir, []fileSpec{{name: FileAllocations, data: encodeAllocations(allocs), perm: publicMode}}); err != nil {
@@ -198,11 +198,18 @@ func (s *State) RenamedCert(cert *x509.Certificate, now time.Time) ([]byte, erro
 }
 
 // renamedCertLocked is RenamedCert for allocation i, under the lock. It
-// returns the certificate and, when it signed one, the allocations to
-// commit (nil when nothing changed).
+// returns the certificate and, when it signed one or saw the renamed
+// certificate delivered, the allocations to commit (nil when nothing
+// changed).
 func (s *State) renamedCertLocked(allocs []Allocation, i int, cert *x509.Certificate, now time.Time) ([]byte, []Allocation, error) {
 	a := allocs[i]
 	if cert.Subject.CommonName == a.Name {
+		if (a.Renamed || a.Cert != nil) && serialHex(cert) == a.Serial {
+			// It shows the certificate it was renamed with: delivered.
+			allocs = slices.Clone(allocs)
+			allocs[i].Renamed, allocs[i].Cert = false, nil
+			return nil, allocs, nil
+		}
 		return nil, nil, nil
 	}
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)

@@ -72,6 +72,11 @@ func TestRename(t *testing.T) {
 	if der, err := owner.RenamedCert(ns.NodeCert, later); err != nil || der != nil {
 		t.Errorf("RenamedCert of the current certificate = %d bytes, %v", len(der), err)
 	}
+	// and the owner has stopped listing it as renamed (after a restart,
+	// it would push nothing to it again).
+	if renamed, err := owner.RenamedMembers(); err != nil || len(renamed) != 0 {
+		t.Errorf("RenamedMembers after delivery = %v, %v", renamed, err)
+	}
 	id, err := owner.VerifyPeer(ns.TLSCertificate().Certificate, later)
 	if err != nil || id.Name != "garage" {
 		t.Errorf("owner verifies the renamed member: %+v %v", id, err)

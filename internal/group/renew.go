@@ -12,7 +12,7 @@ import (
 // Renewal. A member certificate lives a year; in the last third of its
 // lifetime (about four months before it expires) the member asks the owner
 // over an authenticated session for a new one with the same key, name,
-// address and pool (RenewMember on the owner, InstallRenewed on the
+// address and pool (RenewMember on the owner, InstallRenamed on the
 // member). The owner renews its own with RenewSelf.
 
 // NeedsRenewal reports whether cert is in the last third of its validity
@@ -222,62 +222,3 @@ func (s *State) RenewSelf(now time.Time, force bool) (bool, error) {
 	return true, nil
 }
 
-// InstallRenewed installs a renewed certificate on a member. It must be
-// signed by the group CA, be for this node's key, name, node id, address
-// and pool, be valid at now, not revoked, and expire later than the one it
-// replaces (else ErrUntrustedPeer, ErrExpired, ErrRevoked or
-// ErrInvalidOption). node.crt is replaced atomically and s.NodeCert
-// updated: call it from the goroutine that owns s. Installing the same
-// certificate twice is not an error.
-func (s *State) InstallRenewed(certDER []byte, now time.Time) error {
-	if now.IsZero() {
-		return errorf(ErrInvalidOption, "group: install renewed certificate: time is zero")
-	}
-	if len(certDER) == 0 || len(certDER) > maxCertDER {
-		return errorf(ErrInvalidOption, "group: install renewed certificate: certificate is empty or longer than %d bytes", maxCertDER)
-	}
-	cert, err := x509.ParseCertificate(certDER)
-	if err != nil {
-		return errorf(ErrUntrustedPeer, "group: renewed certificate does not parse: %w", err)
-	}
-	if err := cert.CheckSignatureFrom(s.CACert); err != nil {
-		return errorf(ErrUntrustedPeer, "group: renewed certificate is not signed by group %q CA", s.Name)
-	}
-	m, err := checkMember(cert, s.Name, s.Subnet, ErrUntrustedPeer)
-	if err != nil {
-		return errorf(ErrUntrustedPeer, "group: renewed certificate: %w", err)
-	}
-	if !s.NodeKey.PublicKey.Equal(cert.PublicKey) || m.Name != s.NodeName || m.NodeID != s.NodeID || m.Address != s.Address || m.Pool != s.Pool {
-		return errorf(ErrUntrustedPeer, "group: renewed certificate is for node %q (%s) at %s pool %s, not this node %q (%s) at %s pool %s",
-			m.Name, m.NodeID, m.Address, m.Pool, s.NodeName, s.NodeID, s.Address, s.Pool)
-	}
-	if err := checkValidity(cert, "renewed certificate", now); err != nil {
-		return fmt.Errorf("group: %w", err)
-	}
-	if s.IsRevoked(cert.SerialNumber) {
-		return errorf(ErrRevoked, "group: renewed certificate of node %q is revoked", m.Name)
-	}
-
-	unlock, err := s.lockForWrite()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	disk, err := readCert(s.Dir, FileNodeCert)
-	if err != nil {
-		return err
-	}
-	if disk.Equal(cert) {
-		s.NodeCert = disk
-		return nil
-	}
-	if !cert.NotAfter.After(disk.NotAfter) || !cert.NotAfter.After(s.NodeCert.NotAfter) {
-		return errorf(ErrInvalidOption, "group: renewed certificate expires at %s, not after the installed one (%s)",
-			cert.NotAfter.UTC().Format(time.RFC3339), disk.NotAfter.UTC().Format(time.RFC3339))
-	}
-	if err := commitFiles(s.Dir, []fileSpec{{name: FileNodeCert, data: certPEM(cert), perm: publicMode}}); err != nil {
-		return fmt.Errorf("group: install renewed certificate: %w", err)
-	}
-	s.NodeCert = cert
-	return nil
-}

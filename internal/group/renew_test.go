@@ -40,7 +40,7 @@ func TestRenewMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.InstallRenewed(der, later); err != nil {
+	if bob, err = bob.InstallRenamed(der, later); err != nil {
 		t.Fatal(err)
 	}
 	c := bob.NodeCert
@@ -56,7 +56,7 @@ func TestRenewMember(t *testing.T) {
 		t.Fatalf("Load after renewal: %v", err)
 	}
 	// Installing it twice is fine.
-	if err := bob.InstallRenewed(der, later); err != nil {
+	if _, err := bob.InstallRenamed(der, later); err != nil {
 		t.Errorf("second install: %v", err)
 	}
 	allocs, _ := owner.Allocations()
@@ -119,7 +119,7 @@ func TestRenewMemberRefusals(t *testing.T) {
 	}
 }
 
-func TestInstallRenewedRefusals(t *testing.T) {
+func TestInstallRenamedRefusals(t *testing.T) {
 	owner := newOwner(t, "home")
 	bob := newMember(t, owner, "bob")
 	carol := newMember(t, owner, "carol")
@@ -148,17 +148,17 @@ func TestInstallRenewedRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := takeSnapshot(t, bob.Dir)
-			err := bob.InstallRenewed(tt.der, tt.now)
+			_, err := bob.InstallRenamed(tt.der, tt.now)
 			wantErr(t, err, tt.kind, tt.frag)
 			assertUnchanged(t, before, bob.Dir)
 		})
 	}
 	old := bob.NodeCert.Raw
-	if err := bob.InstallRenewed(bobNew, later); err != nil {
+	if bob, err = bob.InstallRenamed(bobNew, later); err != nil {
 		t.Fatal(err)
 	}
 	before := takeSnapshot(t, bob.Dir)
-	err = bob.InstallRenewed(old, later)
+	_, err = bob.InstallRenamed(old, later)
 	wantErr(t, err, ErrInvalidOption, "not after the installed one")
 	assertUnchanged(t, before, bob.Dir)
 }

@@ -35,7 +35,7 @@ var stateFiles = []string{FileCACert, FileCAKey, FileNodeCert, FileNodeKey, File
 
 // State is this node's membership in a group, as held in its state
 // directory. Its fields are read-only after Create, Load, Install or
-// InstallJoined (RenewSelf and InstallRenewed replace NodeCert: call them
+// InstallJoined (RenewSelf and InstallRenamed replace NodeCert: call them
 // from the goroutine that owns the State). The revocation list lives
 // behind an atomic pointer, so the DTLS layer may call VerifyPeer from
 // many goroutines while ApplyCRL or Revoke runs.
