@@ -221,4 +221,3 @@ func (s *State) RenewSelf(now time.Time, force bool) (bool, error) {
 	s.NodeCert = cert
 	return true, nil
 }
-
