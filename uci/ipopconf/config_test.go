@@ -111,9 +111,9 @@ func TestOptions(t *testing.T) {
 		{"flood_allow", "None", "", func(c Config) bool { return c.FloodAllow[0] == "None" }},
 		{"flood_allow", "10.0.0.1", "not inside 224.0.0.0/4 or ff00::/8", nil},
 		{"flood_allow", "224.0.0.0/3", "not inside 224.0.0.0/4", nil},
-		{"flood_allow", "02:00:00:00:00:01", "a unicast MAC", nil},
+		{"flood_allow", "02:00:00:00:00:01", "not an Ethernet multicast address", nil},
 		{"flood_allow", "ff:ff:ff:ff:ff:ff", "broadcast always crosses", nil},
-		{"flood_allow", "mdns", "is not all, none, a multicast address", nil},
+		{"flood_allow", "mdns", "not a multicast address, prefix or MAC", nil},
 
 		{"mac_aging", "10", "", func(c Config) bool { return c.MACAging == 10*time.Second }},
 		{"mac_aging", "86400", "", func(c Config) bool { return c.MACAging == 24*time.Hour }},

@@ -7,8 +7,9 @@ import (
 )
 
 // TestDependencies keeps ipopconf importable without the daemon: the
-// standard library, package uci and package underlay (whose announce rules
-// the config holds; it imports only the standard library).
+// standard library, package uci, and packages underlay and overlay (whose
+// announce rules and flood_allow syntax the config checks with their own
+// parsers; both import only the standard library).
 func TestDependencies(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -21,7 +22,7 @@ func TestDependencies(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		if pkg != "github.com/ipopd/ipopd/uci" && pkg != "github.com/ipopd/ipopd/uci/ipopconf" && pkg != "github.com/ipopd/ipopd/internal/underlay" {
+		if pkg != "github.com/ipopd/ipopd/uci" && pkg != "github.com/ipopd/ipopd/uci/ipopconf" && pkg != "github.com/ipopd/ipopd/internal/underlay" && pkg != "github.com/ipopd/ipopd/internal/overlay" {
 			t.Errorf("forbidden dependency %s", pkg)
 		}
 	}

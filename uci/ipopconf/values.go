@@ -1,14 +1,14 @@
 package ipopconf
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/ipopd/ipopd/internal/overlay"
 )
 
 // parseBool accepts the spellings uci's shell library and procd accept.
@@ -268,53 +268,12 @@ func formatGOGC(n int) []string {
 	return []string{strconv.Itoa(n)}
 }
 
-// Multicast ranges a flood_allow address or prefix must lie in.
-var (
-	mcast4 = netip.MustParsePrefix("224.0.0.0/4")
-	mcast6 = netip.MustParsePrefix("ff00::/8")
-)
-
-// checkFloodAllow checks one flood_allow entry: "all", "none", an IPv4 or
-// IPv6 multicast address or prefix, or an Ethernet multicast address
-// (package overlay's FloodFilter reads the same syntax).
+// checkFloodAllow checks one flood_allow entry with the parser the switch
+// uses (overlay.ParseFloodAllow): "all", "none", an IPv4 or IPv6
+// multicast address or prefix, or an Ethernet multicast address.
 func checkFloodAllow(s string) error {
-	e := strings.TrimSpace(s)
-	if strings.EqualFold(e, "all") || strings.EqualFold(e, "none") {
-		return nil
-	}
-	bad := func(why string) error {
-		return invalid(fmt.Sprintf("%q is not all, none, a multicast address or prefix, or a multicast MAC: %s", s, why))
-	}
-	if hw, err := net.ParseMAC(e); err == nil {
-		switch {
-		case len(hw) != 6:
-			return bad("not a 6-byte Ethernet address")
-		case hw[0]&1 == 0:
-			return bad("a unicast MAC")
-		case bytes.Equal(hw, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}):
-			return bad("broadcast always crosses")
-		}
-		return nil
-	}
-	var p netip.Prefix
-	if strings.Contains(e, "/") {
-		var err error
-		if p, err = netip.ParsePrefix(e); err != nil {
-			return bad("not a prefix")
-		}
-	} else {
-		a, err := netip.ParseAddr(e)
-		if err != nil || a.Zone() != "" {
-			return bad("not an address")
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	a := p.Addr()
-	switch {
-	case a.Is4() && p.Bits() >= 4 && mcast4.Contains(a):
-	case a.Is6() && !a.Is4In6() && p.Bits() >= 8 && mcast6.Contains(a):
-	default:
-		return bad("not inside 224.0.0.0/4 or ff00::/8")
+	if _, err := overlay.ParseFloodAllow([]string{s}); err != nil {
+		return invalid(err.Error())
 	}
 	return nil
 }
