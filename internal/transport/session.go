@@ -99,6 +99,11 @@ const (
 	maxTakeoverWait = time.Second
 )
 
+// errRecordLayer marks the control record layer's own failures (sequence
+// numbers used up, a record too large): the session cannot go on, unlike
+// after a socket error.
+var errRecordLayer = errors.New("control record layer")
+
 // peerClosed is queued in a session's inbox when the peer's close_notify
 // or a fatal alert arrived.
 type peerClosed string
@@ -174,16 +179,13 @@ func (s *session) handle(m any) bool {
 // Conn is gone; if the state cannot be carried on, pion keeps the session.
 func (s *session) takeOver(buf []byte) bool {
 	s.ctlMu.Lock()
-	defer s.ctlMu.Unlock()
-	select {
-	case <-s.done:
-		return false
-	default:
-	}
-	if s.conn == nil || s.t.keepPion {
+	conn := s.conn
+	ok := conn != nil && !s.t.keepPion
+	s.ctlMu.Unlock()
+	if !ok {
 		return false
 	}
-	first, ok := s.conn.ConnectionState()
+	first, ok := conn.ConnectionState()
 	if !ok {
 		return false
 	}
@@ -198,21 +200,28 @@ func (s *session) takeOver(buf []byte) bool {
 	}
 	vc := s.vc
 	// From here datagrams wait in vc.held; what pion already holds is
-	// read out (and queued in order) until it has nothing more.
+	// read out (and queued in order) until it has nothing more. The drain
+	// runs without ctlMu, so that pings and closes of this session do not
+	// wait for it (the timer goroutine serves every session): writes
+	// meanwhile still go through pion, and the final snapshot below takes
+	// their sequence numbers.
 	vc.mu.Lock()
 	vc.holding = true
 	vc.mu.Unlock()
+	release := func() {
+		vc.mu.Lock()
+		vc.holding, vc.held = false, nil
+		vc.mu.Unlock()
+	}
 	deadline := time.Now().Add(maxTakeoverWait)
 	for time.Now().Before(deadline) {
-		_ = s.conn.SetReadDeadline(time.Now().Add(takeoverQuiet))
-		n, rerr := s.conn.Read(buf)
+		_ = conn.SetReadDeadline(time.Now().Add(takeoverQuiet))
+		n, rerr := conn.Read(buf)
 		var ne net.Error
 		if rerr != nil && !(errors.As(rerr, &ne) && ne.Timeout()) {
-			// The Conn ended (the peer closed it): readControl's next
-			// Read says why and closes the session.
-			vc.mu.Lock()
-			vc.holding, vc.held = false, nil
-			vc.mu.Unlock()
+			// The Conn ended (the peer closed it, or we did): readControl's
+			// next Read says why and closes the session.
+			release()
 			return false
 		}
 		if rerr != nil {
@@ -225,11 +234,17 @@ func (s *session) takeOver(buf []byte) bool {
 			s.enqueue(m)
 		}
 	}
+	s.ctlMu.Lock()
+	defer s.ctlMu.Unlock()
+	if s.conn != conn {
+		release() // closed meanwhile
+		return false
+	}
 	// pion's Conn goes quietly: its close_notify must not reach the peer,
 	// whose session goes on.
 	vc.closed.Store(true)
-	_ = s.conn.Close()
-	if last, ok := s.conn.ConnectionState(); ok {
+	_ = conn.Close()
+	if last, ok := conn.ConnectionState(); ok {
 		if snap, err := snapshot(last); err == nil {
 			ctl.seq = max(ctl.seq, snap.SequenceNumber)
 			ctl.replay = newCtlReplay(max(snap.RemoteSequenceNumber, ctl.replay.next))
@@ -331,6 +346,11 @@ func (s *session) sendControl(m any) {
 		return
 	}
 	if err := s.writeControl(b); err != nil {
+		if errors.Is(err, errRecordLayer) {
+			// Not the socket: this session cannot send any more.
+			s.close(err.Error())
+			return
+		}
 		if !errors.Is(err, dtls.ErrConnClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) && !errors.Is(err, ErrClosed) {
 			// The socket refused the datagram (no route while an uplink
 			// is down, a full buffer): the session is fine, as on the
@@ -351,7 +371,7 @@ func (s *session) writeControl(b []byte) error {
 	case s.ctl != nil:
 		rec, err := s.ctl.seal(b, protocol.ContentTypeApplicationData)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errRecordLayer, err)
 		}
 		_, err = s.t.writeTo(rec, s.vc.path())
 		return err
