@@ -154,7 +154,7 @@ func TestFloodThroughLighthouse(t *testing.T) {
 
 	// b learned mac(1) on a's node from the reflected frames: its reply
 	// opens the link b-a, and only that one.
-	sendUntil(t, b, frame(mac(1), mac(8), "reply-1"), a, "reply-1")
+	sendOnce(t, b, frame(mac(1), mac(8), "reply-1"), a, "reply-1")
 	a.dev.in <- frame(mac(8), mac(1), "back-1")
 	eventually(t, "a's frame back at b", func() bool { return b.dev.got([]byte("back-1")) == 1 })
 	after := links(ms)

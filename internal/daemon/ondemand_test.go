@@ -33,7 +33,7 @@ func TestOnDemandAndIdle(t *testing.T) {
 		t.Fatal("a broadcast linked a and b")
 	}
 	// Resent until it arrives: b can reach a once discovery knows it.
-	sendUntil(t, b, frame(mac(1), mac(2), "reply"), a, "reply")
+	sendOnce(t, b, frame(mac(1), mac(2), "reply"), a, "reply")
 	if !upTo(a, b) {
 		t.Fatal("no link after unicast traffic")
 	}
@@ -51,7 +51,7 @@ func TestOnDemandAndIdle(t *testing.T) {
 		t.Fatal("the link to the lighthouse was closed too")
 	}
 	// b still knows mac(1) on a's node: unicast wakes the link again.
-	sendUntil(t, b, frame(mac(1), mac(2), "again"), a, "again")
+	sendOnce(t, b, frame(mac(1), mac(2), "again"), a, "again")
 }
 
 // upTo reports whether x has an up session with y.
@@ -64,19 +64,22 @@ func upTo(x, y *testMember) bool {
 	return false
 }
 
-// sendUntil puts f on from's LAN every half second until to's LAN got
-// the marker (at most 10 s): for frames that wait on discovery.
-func sendUntil(t *testing.T, from *testMember, f []byte, to *testMember, marker string) {
+// sendOnce puts f on from's LAN once and waits (at most 10 s) until to's
+// LAN got it, exactly once: a frame for a member without a link is staged
+// while discovery makes the link, then delivered.
+func sendOnce(t *testing.T, from *testMember, f []byte, to *testMember, marker string) {
 	t.Helper()
+	from.dev.in <- f
 	deadline := time.Now().Add(10 * time.Second)
 	for to.dev.got([]byte(marker)) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%q from %s never reached %s", marker, from.name, to.name)
 		}
-		from.dev.in <- f
-		for i := 0; i < 50 && to.dev.got([]byte(marker)) == 0; i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := to.dev.got([]byte(marker)); n != 1 {
+		t.Fatalf("%q reached %s %d times, want once", marker, to.name, n)
 	}
 }
 

@@ -64,7 +64,7 @@ func TestScaleInProcess(t *testing.T) {
 	g.start(g.ms)
 	took, reg, some := g.waitRegistered(start, scaleRegisterWithin)
 	tb.Add("time to register with the lighthouses", "", "%d/%d with all 3 in %s (%d with at least one; CPU %.0f%% of one core)", reg, n, scale.Secs(took), some, 100*(cpuTime()-cpu0).Seconds()/took.Seconds())
-	time.Sleep(3 * time.Second) // directories go out once a second
+	time.Sleep(3 * time.Second) // the announcements and the first TURN/STUN rounds settle
 	cpu0 = cpuTime()
 	time.Sleep(5 * time.Second)
 	tb.Add("CPU when idle", "", "%.0f%% of one core for the group", 100*(cpuTime()-cpu0).Seconds()/5)
