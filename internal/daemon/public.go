@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -142,12 +143,9 @@ func wanEndpoint(cfg ipopconf.Config, subnet netip.Prefix) (netip.AddrPort, bool
 func (d *Daemon) inviteEndpoints(cfg ipopconf.Config, subnet netip.Prefix) []string {
 	var out []string
 	add := func(s string) {
-		for _, o := range out {
-			if o == s {
-				return
-			}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	if ap, ok := d.publicEndpoint(); ok {
 		add(ap.String())
