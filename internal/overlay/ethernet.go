@@ -70,3 +70,22 @@ func IsBroadcast(mac [6]byte) bool {
 func isVLANTPID(et uint16) bool {
 	return et == EtherTypeVLAN || et == EtherTypeQinQ || et == EtherTypeQinQ9
 }
+
+// l3 steps over up to maxVLANTags VLAN tags (a tag is its TPID, read
+// as the EtherType, and a TCI, then the next type) and returns the inner
+// EtherType and the bytes after it; ok is false for a short frame.
+func l3(frame []byte) (et uint16, p []byte, ok bool) {
+	if len(frame) < HeaderLen {
+		return 0, nil, false
+	}
+	et = binary.BigEndian.Uint16(frame[12:14])
+	off := HeaderLen
+	for tags := 0; isVLANTPID(et); tags++ {
+		if tags == maxVLANTags || len(frame) < off+4 {
+			return 0, nil, false
+		}
+		et = binary.BigEndian.Uint16(frame[off+2 : off+4])
+		off += 4
+	}
+	return et, frame[off:], true
+}

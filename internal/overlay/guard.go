@@ -66,24 +66,15 @@ const (
 // Short, truncated or garbage input is KindOther; Inspect never panics and
 // never allocates.
 func Inspect(frame []byte) Kind {
-	if len(frame) < HeaderLen {
+	et, p, ok := l3(frame)
+	if !ok {
 		return KindOther
-	}
-	et := binary.BigEndian.Uint16(frame[12:14])
-	off := HeaderLen
-	for tags := 0; isVLANTPID(et); tags++ {
-		// A tag is TPID (already read as et) + TCI, then the next type.
-		if tags == maxVLANTags || len(frame) < off+4 {
-			return KindOther
-		}
-		et = binary.BigEndian.Uint16(frame[off+2 : off+4])
-		off += 4
 	}
 	switch et {
 	case EtherTypeIPv4:
-		return inspectIPv4(frame[off:])
+		return inspectIPv4(p)
 	case EtherTypeIPv6:
-		return inspectIPv6(frame[off:])
+		return inspectIPv6(p)
 	}
 	return KindOther
 }

@@ -16,19 +16,10 @@ const ipProtoTCP = 6
 // reports whether it changed the frame. Anything it cannot parse it leaves
 // alone; it never reads past the frame.
 func ClampMSS(frame []byte, mss4, mss6 uint16) bool {
-	if len(frame) < HeaderLen {
+	et, p, ok := l3(frame)
+	if !ok {
 		return false
 	}
-	et := binary.BigEndian.Uint16(frame[12:14])
-	off := HeaderLen
-	for tags := 0; isVLANTPID(et); tags++ {
-		if tags == maxVLANTags || len(frame) < off+4 {
-			return false
-		}
-		et = binary.BigEndian.Uint16(frame[off+2 : off+4])
-		off += 4
-	}
-	p := frame[off:]
 	var tcp []byte
 	var limit uint16
 	switch et {

@@ -15,24 +15,6 @@ const (
 	icmpv6Redirect        = 137
 )
 
-// l3 steps over up to maxVLANTags VLAN tags and returns the inner
-// EtherType and the bytes after it; ok is false for a short frame.
-func l3(frame []byte) (et uint16, p []byte, ok bool) {
-	if len(frame) < HeaderLen {
-		return 0, nil, false
-	}
-	et = binary.BigEndian.Uint16(frame[12:14])
-	off := HeaderLen
-	for tags := 0; isVLANTPID(et); tags++ {
-		if tags == maxVLANTags || len(frame) < off+4 {
-			return 0, nil, false
-		}
-		et = binary.BigEndian.Uint16(frame[off+2 : off+4])
-		off += 4
-	}
-	return et, frame[off:], true
-}
-
 // ResolveTarget returns the address an ARP request or an IPv6 neighbour
 // solicitation in frame asks about: the switch sends such a question only
 // to the member whose address slice holds it. A gratuitous ARP request
