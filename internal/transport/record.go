@@ -107,7 +107,7 @@ func NewDataAEAD(name string, key []byte) (cipher.AEAD, error) {
 		}
 		return cipher.NewGCM(b)
 	case CipherChaCha20:
-		return chacha20poly1305.New(key)
+		return newChaCha20(key)
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownCipher, name)
 }

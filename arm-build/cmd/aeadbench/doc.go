@@ -4,7 +4,11 @@
 //
 // One run measures one AEAD:
 //
-//	aeadbench [-aead auto|AES-128-GCM|ChaCha20-Poly1305] [-n records] [-size bytes]
+//	aeadbench [-aead auto|AES-128-GCM|ChaCha20-Poly1305|ChaCha20-Poly1305:x/crypto|ChaCha20-Poly1305:chachapoly] [-n records] [-size bytes]
+//
+// ChaCha20-Poly1305 is the daemon's (transport.NewDataAEAD: internal/chachapoly
+// on mipsle, mips and arm, x/crypto elsewhere); the two suffixed names pick
+// one implementation, so that both can be compared on any architecture.
 //
 // Each record is a 13-byte header (marker, index, counter) followed by the
 // payload and a 16-byte tag. The payload is encrypted in place with a
@@ -14,7 +18,8 @@
 // mirrors seal and open in internal/transport/record.go.
 //
 // The program prints which AEAD the daemon would pick on this CPU
-// (transport.PreferredCipher) and what it measured. It does not time
+// (transport.PreferredCipher), which ChaCha20-Poly1305 implementation
+// it uses (transport.ChaCha20Impl) and what it measured. It does not time
 // anything: wall time under an emulator says nothing about a router, while
 // the difference in executed instructions between two record counts does.
 package main

@@ -66,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", cfg.aead, err)
 	}
 	fmt.Fprintf(stdout, "daemon picks: %s (%s/%s)\n", transport.PreferredCipher(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "daemon's ChaCha20-Poly1305: %s\n", transport.ChaCha20Impl)
 	fmt.Fprintf(stdout, "sealed and opened: %s, %d records of %d bytes\n", cfg.aead, cfg.n, cfg.size)
 	return nil
 }
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("aeadbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	aead := fs.String("aead", "auto", `AEAD to measure: "`+nameAESGCM+`", "`+nameChaCha20+`" or "auto" (the daemon's pick on this CPU)`)
+	aead := fs.String("aead", "auto", `AEAD to measure: "`+nameAESGCM+`", "`+nameChaCha20+`" (the daemon's), "`+nameXCrypto+`", "`+nameChachapoly+`" or "auto" (the daemon's pick on this CPU)`)
 	n := fs.Int("n", defaultRecords, "records to seal and open")
 	size := fs.Int("size", defaultSize, fmt.Sprintf("payload bytes per record (1..%d)", maxPayload))
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +107,10 @@ func aeadName(s string) (string, error) {
 		return nameAESGCM, nil
 	case strings.EqualFold(s, nameChaCha20):
 		return nameChaCha20, nil
+	case strings.EqualFold(s, nameXCrypto):
+		return nameXCrypto, nil
+	case strings.EqualFold(s, nameChachapoly):
+		return nameChachapoly, nil
 	}
-	return "", fmt.Errorf("%w %q (want %q, %q or \"auto\")", errUnknownAEAD, s, nameAESGCM, nameChaCha20)
+	return "", fmt.Errorf("%w %q (want %q, %q, %q, %q or \"auto\")", errUnknownAEAD, s, nameAESGCM, nameChaCha20, nameXCrypto, nameChachapoly)
 }

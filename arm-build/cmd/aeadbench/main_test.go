@@ -21,6 +21,8 @@ func TestParseFlags(t *testing.T) {
 		{args: nil, want: config{aead: transport.PreferredCipher(), n: defaultRecords, size: defaultSize}},
 		{args: []string{"-aead", "aes-128-gcm", "-n", "0", "-size", "64"}, want: config{aead: nameAESGCM, n: 0, size: 64}},
 		{args: []string{"-aead=CHACHA20-POLY1305", "-size", "1"}, want: config{aead: nameChaCha20, n: defaultRecords, size: 1}},
+		{args: []string{"-aead", "chacha20-poly1305:X/CRYPTO"}, want: config{aead: nameXCrypto, n: defaultRecords, size: defaultSize}},
+		{args: []string{"-aead", "ChaCha20-Poly1305:chachapoly", "-n", "1"}, want: config{aead: nameChachapoly, n: 1, size: defaultSize}},
 		{args: []string{"-size", "65478"}, want: config{aead: transport.PreferredCipher(), n: defaultRecords, size: maxPayload}},
 		{args: []string{"-aead", "des"}, wantErr: errUnknownAEAD, errText: `-aead: unknown AEAD "des"`},
 		{args: []string{"-aead", ""}, wantErr: errUnknownAEAD, errText: `unknown AEAD ""`},
@@ -108,7 +110,7 @@ func FuzzParseFlags(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if cfg.aead != nameAESGCM && cfg.aead != nameChaCha20 {
+		if cfg.aead != nameAESGCM && cfg.aead != nameChaCha20 && cfg.aead != nameXCrypto && cfg.aead != nameChachapoly {
 			t.Fatalf("aead %q", cfg.aead)
 		}
 		if cfg.n < 0 || cfg.size < 1 || cfg.size > maxPayload {

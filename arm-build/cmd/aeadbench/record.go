@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/ipopd/ipopd/internal/chachapoly"
 	"github.com/ipopd/ipopd/internal/transport"
 )
 
@@ -16,6 +19,14 @@ const (
 	overhead     = transport.RecordOverhead
 	nameAESGCM   = transport.CipherAESGCM
 	nameChaCha20 = transport.CipherChaCha20
+)
+
+// The two ChaCha20-Poly1305 implementations by name, whatever the daemon
+// uses on this architecture, so that make bench-mips shows them side by
+// side: x/crypto's and internal/chachapoly's.
+const (
+	nameXCrypto    = "ChaCha20-Poly1305:x/crypto"
+	nameChachapoly = "ChaCha20-Poly1305:chachapoly"
 )
 
 // maxPayload is the largest payload whose record still fits one UDP
@@ -29,6 +40,12 @@ const benchIndex = 0x01020304
 // newAEAD makes the named AEAD as the daemon does; an unknown name is
 // errUnknownAEAD.
 func newAEAD(name string, key []byte) (cipher.AEAD, error) {
+	switch name {
+	case nameXCrypto:
+		return chacha20poly1305.New(key)
+	case nameChachapoly:
+		return chachapoly.New(key)
+	}
 	a, err := transport.NewDataAEAD(name, key)
 	if errors.Is(err, transport.ErrUnknownCipher) {
 		return nil, fmt.Errorf("%w %q", errUnknownAEAD, name)

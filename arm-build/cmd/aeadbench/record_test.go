@@ -23,7 +23,7 @@ const (
 )
 
 func TestSealOpenRoundTrip(t *testing.T) {
-	for _, name := range []string{nameAESGCM, nameChaCha20} {
+	for _, name := range []string{nameAESGCM, nameChaCha20, nameXCrypto, nameChachapoly} {
 		for _, size := range []int{1, 64, 1400, maxPayload} {
 			for _, n := range []int{0, 1, 3} {
 				t.Run(fmt.Sprintf("%s/%d/%d", name, size, n), func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 // record is what the daemon's data channel sends.
 func reference(t *testing.T, name string) cipher.AEAD {
 	t.Helper()
-	if name == nameChaCha20 {
+	if name == nameChaCha20 || name == nameXCrypto || name == nameChachapoly {
 		a, err := chacha20poly1305.New(benchKey)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func reference(t *testing.T, name string) cipher.AEAD {
 
 func TestRecordFormat(t *testing.T) {
 	const size, counter = 100, 0x0102030405060708
-	for _, name := range []string{nameAESGCM, nameChaCha20} {
+	for _, name := range []string{nameAESGCM, nameChaCha20, nameXCrypto, nameChachapoly} {
 		t.Run(name, func(t *testing.T) {
 			a, err := newAEAD(name, benchKey)
 			if err != nil {
