@@ -1,31 +1,39 @@
 #!/bin/sh
-# aeadcount.sh: what the data channel's AEADs cost on a mipsel router CPU,
-# in guest instructions counted under qemu-user (make bench-mips).
+# aeadcount.sh: what the data channel's AEADs cost on the router CPUs
+# (mipsle, mips big-endian, arm), in guest instructions counted under
+# qemu-user (make bench-mips).
 #
-#   arm-build/aeadcount.sh            the table, ~15 s on a warm build cache
+#   arm-build/aeadcount.sh            the tables, ~2 min on a warm build cache
 #   arm-build/aeadcount.sh --check    cross-check the block count against
-#                                     one block per instruction (~30 s)
+#                                     one block per instruction (mipsle, ~30 s)
 #
-# Each count runs arm-build/cmd/aeadbench for GOARCH=mipsle GOMIPS=softfloat
-# under qemu-mipsel-static with -d in_asm,exec,nochain, streams the log
-# through a fifo into arm-build/cmd/aeadbench/insncount (nothing lands on
-# disk) and counts the main thread's instructions from main.sealOpen's entry
-# to its return. Two record counts N1 < N2 per AEAD and size, divided by
-# their difference, give instructions per record with start-up taken out.
+# Each count runs arm-build/cmd/aeadbench cross-built for the architecture
+# (mipsle and mips with GOMIPS=softfloat, arm with GOARM=7) under
+# qemu-ARCH-static with -d in_asm,exec,nochain, streams the log through a
+# fifo into arm-build/cmd/aeadbench/insncount (nothing lands on disk) and
+# counts the main thread's instructions from main.sealOpen's entry to its
+# return. Two record counts N1 < N2 per AEAD and size, divided by their
+# difference, give instructions per record with start-up taken out.
 # Seconds under an emulator say nothing about a router; instruction counts
 # do (relative ones: a 24Kc runs about one instruction per cycle, less on
 # cache misses).
 #
-# Environment: GO (go), QEMU_MIPSEL (qemu-mipsel-static),
-# AEADCOUNT_N1 / AEADCOUNT_N2 (1 / 11 records).
+# Per architecture the table has AES-128-GCM and both ChaCha20-Poly1305
+# implementations, x/crypto's and internal/chachapoly's, whatever the
+# daemon uses there; the lines under it say which AEAD the daemon picks
+# and which ChaCha20-Poly1305 it runs.
+#
+# Environment: GO (go), QEMU_MIPSEL (qemu-mipsel-static), QEMU_MIPS
+# (qemu-mips-static), QEMU_ARM (qemu-arm-static), AEADCOUNT_ARCHS
+# ("mipsle mips arm"), AEADCOUNT_N1 / AEADCOUNT_N2 (1 / 11 records).
 set -eu
 
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-QEMU=${QEMU_MIPSEL:-qemu-mipsel-static}
 N1=${AEADCOUNT_N1:-1}
 N2=${AEADCOUNT_N2:-11}
-AEADS="AES-128-GCM ChaCha20-Poly1305"
+ARCHS=${AEADCOUNT_ARCHS:-mipsle mips arm}
+AEADS="AES-128-GCM ChaCha20-Poly1305:x/crypto ChaCha20-Poly1305:chachapoly"
 
 die() {
 	echo "aeadcount: $*" >&2
@@ -43,13 +51,34 @@ case "$N1$N2" in
 esac
 [ "$N1" -ge 1 ] && [ "$N2" -gt "$N1" ] || die "need 1 <= AEADCOUNT_N1 < AEADCOUNT_N2, got $N1 and $N2"
 
-command -v "$QEMU" >/dev/null 2>&1 ||
-	die "$QEMU not found: install qemu-user-static (apt-get install qemu-user-static)"
-for item in in_asm exec nochain; do
-	"$QEMU" -d help 2>&1 | grep -q "^$item " || die "$QEMU -d help does not list '$item'"
+# goenv ARCH / qemu ARCH: how to build for and run on each architecture.
+goenv() {
+	case "$1" in
+	mipsle) echo "GOARCH=mipsle GOMIPS=softfloat" ;;
+	mips) echo "GOARCH=mips GOMIPS=softfloat" ;;
+	arm) echo "GOARCH=arm GOARM=7" ;;
+	*) die "unknown architecture '$1' in AEADCOUNT_ARCHS (want mipsle, mips, arm)" ;;
+	esac
+}
+qemu() {
+	case "$1" in
+	mipsle) echo "${QEMU_MIPSEL:-qemu-mipsel-static}" ;;
+	mips) echo "${QEMU_MIPS:-qemu-mips-static}" ;;
+	arm) echo "${QEMU_ARM:-qemu-arm-static}" ;;
+	esac
+}
+[ "$check" = 0 ] || ARCHS=mipsle
+for arch in $ARCHS; do
+	goenv "$arch" >/dev/null
+	q=$(qemu "$arch")
+	command -v "$q" >/dev/null 2>&1 ||
+		die "$q not found: install qemu-user-static (apt-get install qemu-user-static)"
+	for item in in_asm exec nochain; do
+		"$q" -d help 2>&1 | grep -q "^$item " || die "$q -d help does not list '$item'"
+	done
 done
 # One instruction per block, for --check: the flag was renamed in qemu 8.1.
-if "$QEMU" -h 2>&1 | grep -q -- '-one-insn-per-tb'; then
+if "$(qemu mipsle)" -h 2>&1 | grep -q -- '-one-insn-per-tb'; then
 	ONE_INSN=-one-insn-per-tb
 else
 	ONE_INSN=-singlestep
@@ -59,15 +88,19 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-# The mipsle binary keeps its symbol table: qemu names each block's function
-# from it, and the counting window is found by function name.
-GOOS=linux GOARCH=mipsle GOMIPS=softfloat CGO_ENABLED=0 \
-	"$GO" build -trimpath -o "$tmp/aeadbench-mipsle" ./arm-build/cmd/aeadbench
+# The cross-built binaries keep their symbol tables: qemu names each
+# block's function from it, and the counting window is found by function
+# name.
+for arch in $ARCHS; do
+	# shellcheck disable=SC2046 # goenv's words are separate assignments
+	env GOOS=linux CGO_ENABLED=0 $(goenv "$arch") \
+		"$GO" build -trimpath -o "$tmp/aeadbench-$arch" ./arm-build/cmd/aeadbench
+done
 CGO_ENABLED=0 "$GO" build -trimpath -o "$tmp/aeadbench" ./arm-build/cmd/aeadbench
 "$GO" build -o "$tmp/insncount" ./arm-build/cmd/aeadbench/insncount
 
-# count AEAD RECORDS SIZE [QEMU FLAG]: prints the instructions of one run;
-# the run's own output is left in $tmp/out.
+# count ARCH AEAD RECORDS SIZE [QEMU FLAG]: prints the instructions of one
+# run; the run's own output is left in $tmp/out.
 #
 # GOMAXPROCS=1 and GOGC=off keep the runtime's other threads and the
 # collector out of the way; asyncpreemptoff stops preemption signals, whose
@@ -81,8 +114,8 @@ count() {
 	counter=$!
 	status=0
 	env GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 \
-		"$QEMU" ${4:-} -d in_asm,exec,nochain -D "$fifo" \
-		"$tmp/aeadbench-mipsle" -aead "$1" -n "$2" -size "$3" >"$tmp/out" 2>"$tmp/err" || status=$?
+		"$(qemu "$1")" ${5:-} -d in_asm,exec,nochain -D "$fifo" \
+		"$tmp/aeadbench-$1" -aead "$2" -n "$3" -size "$4" >"$tmp/out" 2>"$tmp/err" || status=$?
 	# Should qemu have failed before opening the log, open it once so that
 	# the counter sees end of file instead of waiting forever (O_RDWR on a
 	# fifo never blocks).
@@ -90,71 +123,81 @@ count() {
 	wait "$counter" || {
 		cat "$tmp/count.err" >&2
 		[ "$status" -eq 0 ] || cat "$tmp/err" >&2
-		die "counting $1 -n $2 -size $3 failed"
+		die "counting $2 -n $3 -size $4 on $1 failed"
 	}
 	[ "$status" -eq 0 ] || {
 		cat "$tmp/err" >&2
-		die "aeadbench -aead $1 -n $2 -size $3 under $QEMU exited with $status"
+		die "aeadbench -aead $2 -n $3 -size $4 under $(qemu "$1") exited with $status"
 	}
 	cut -d' ' -f1 "$tmp/count"
 }
 
-# picks: the AEAD named by the last run's "daemon picks: NAME (os/arch)".
+# picks FILE: the AEAD named by a run's "daemon picks: NAME (os/arch)";
+# impl FILE: its "daemon's ChaCha20-Poly1305: IMPL".
 picks() {
 	sed -n 's/^daemon picks: \(.*\) ([^)]*)$/\1/p' "$1"
 }
+impl() {
+	sed -n "s/^daemon's ChaCha20-Poly1305: //p" "$1"
+}
 
 if [ "$check" = 1 ]; then
-	blocks=$(count ChaCha20-Poly1305 "$N1" 64)
-	single=$(count ChaCha20-Poly1305 "$N1" 64 "$ONE_INSN")
-	echo "ChaCha20-Poly1305, $N1 record(s) of 64 B, main.sealOpen to its return:"
+	blocks=$(count mipsle ChaCha20-Poly1305 "$N1" 64)
+	single=$(count mipsle ChaCha20-Poly1305 "$N1" 64 "$ONE_INSN")
+	echo "ChaCha20-Poly1305 on mipsle, $N1 record(s) of 64 B, main.sealOpen to its return:"
 	echo "  whole blocks (in_asm counts):  $blocks instructions"
 	echo "  $ONE_INSN:  $single instructions"
 	echo "  difference: $((single - blocks)) (each preemption leaves its function's first blocks counted twice)"
 	exit 0
 fi
 
-# per AEAD SIZE: instructions per record, the start-up subtracted.
+# per ARCH AEAD SIZE: instructions per record, the start-up subtracted.
 per() {
-	c1=$(count "$1" "$N1" "$2")
-	c2=$(count "$1" "$N2" "$2")
-	[ "$c2" -gt "$c1" ] || die "$1 -size $2: $N2 records counted $c2 instructions, $N1 counted $c1"
+	c1=$(count "$1" "$2" "$N1" "$3")
+	c2=$(count "$1" "$2" "$N2" "$3")
+	[ "$c2" -gt "$c1" ] || die "$2 -size $3 on $1: $N2 records counted $c2 instructions, $N1 counted $c1"
 	echo $(((c2 - c1) / (N2 - N1)))
 }
 
-results=
-mips_pick=
-for aead in $AEADS; do
-	big=$(per "$aead" 1400)
-	small=$(per "$aead" 64)
-	pick=$(picks "$tmp/out")
-	[ -n "$pick" ] || die "aeadbench printed no 'daemon picks:' line under $QEMU"
-	[ -z "$mips_pick" ] || [ "$mips_pick" = "$pick" ] || die "runs disagree on the pick: $mips_pick, $pick"
-	mips_pick=$pick
-	results="$results$aead $big $small
-"
-done
-"$tmp/aeadbench" -n 1 -size 64 >"$tmp/native"
-native_pick=$(picks "$tmp/native")
-native_arch=$(sed -n 's/^daemon picks: .* (\([^)]*\))$/\1/p' "$tmp/native")
-
-echo "Data channel AEADs on mipsle (GOMIPS=softfloat), guest instructions under $QEMU:"
+echo "Data channel AEADs on the router CPUs, guest instructions under qemu-user:"
 echo "one record = seal + open in place, 13-byte header as additional data;"
 echo "per record = (count at $N2 records - count at $N1) / $((N2 - N1))."
+for arch in $ARCHS; do
+	results=
+	for aead in $AEADS; do
+		big=$(per "$arch" "$aead" 1400)
+		small=$(per "$arch" "$aead" 64)
+		results="$results$aead $big $small
+"
+	done
+	pick=$(picks "$tmp/out")
+	chacha=$(impl "$tmp/out")
+	[ -n "$pick" ] && [ -n "$chacha" ] || die "aeadbench printed no 'daemon picks:' or 'daemon's ChaCha20-Poly1305:' line on $arch"
+	echo
+	echo "$arch ($(goenv "$arch"), $(qemu "$arch")):"
+	echo
+	printf '%s\n' "$results" | awk -v arch="$arch" '
+	BEGIN { n = 0 }
+	NF == 3 { name[n] = $1; big[n] = $2; small[n] = $3; n++ }
+	END {
+		minb = big[0]; mins = small[0]
+		for (i = 1; i < n; i++) { if (big[i] < minb) minb = big[i]; if (small[i] < mins) mins = small[i] }
+		print "| AEAD | instr/record (1400 B) | instr/byte (1400 B) | instr/record (64 B) | relative cost 1400 B | relative cost 64 B |"
+		print "|---|---:|---:|---:|---:|---:|"
+		for (i = 0; i < n; i++) {
+			printf "| %s | %d | %.1f | %d | %.2fx | %.2fx |\n", name[i], big[i], big[i] / 1400, small[i], big[i] / minb, small[i] / mins
+			if (name[i] ~ /x\/crypto/) { xb = big[i]; xs = small[i] }
+			if (name[i] ~ /chachapoly/) { cb = big[i]; cs = small[i] }
+		}
+		for (i = 0; i < n; i++) if (big[i] == minb) cheaper = name[i]
+		print ""
+		print "cheaper on " arch " for full-size frames: " cheaper
+		if (cb > 0 && cs > 0)
+			printf "chachapoly against x/crypto on %s: %.2fx fewer instructions at 1400 B, %.2fx at 64 B\n", arch, xb / cb, xs / cs
+	}'
+	echo "daemon picks on $arch: $pick, ChaCha20-Poly1305 from $chacha"
+done
+"$tmp/aeadbench" -n 1 -size 64 >"$tmp/native"
+native_arch=$(sed -n 's/^daemon picks: .* (\([^)]*\))$/\1/p' "$tmp/native")
 echo
-printf '%s\n' "$results" | awk '
-BEGIN { n = 0 }
-NF == 3 { name[n] = $1; big[n] = $2; small[n] = $3; n++ }
-END {
-	minb = big[0]; mins = small[0]
-	for (i = 1; i < n; i++) { if (big[i] < minb) minb = big[i]; if (small[i] < mins) mins = small[i] }
-	print "| AEAD | instr/record (1400 B) | instr/byte (1400 B) | instr/record (64 B) | relative cost 1400 B | relative cost 64 B |"
-	print "|---|---:|---:|---:|---:|---:|"
-	for (i = 0; i < n; i++)
-		printf "| %s | %d | %.1f | %d | %.2fx | %.2fx |\n", name[i], big[i], big[i] / 1400, small[i], big[i] / minb, small[i] / mins
-	for (i = 0; i < n; i++) if (big[i] == minb) cheaper = name[i]
-	print ""
-	print "cheaper on mipsle for full-size frames: " cheaper
-}'
-echo "daemon picks on mipsle: $mips_pick"
-echo "daemon picks on $native_arch (native, this host): $native_pick"
+echo "daemon picks on $native_arch (native, this host): $(picks "$tmp/native"), ChaCha20-Poly1305 from $(impl "$tmp/native")"

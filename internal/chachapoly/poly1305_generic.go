@@ -1,3 +1,5 @@
+//go:build !mips && !mipsle
+
 package chachapoly
 
 // polyBlocks is the Poly1305 block function for this architecture; see
