@@ -22,12 +22,13 @@ var routerArchs = []struct {
 }{
 	{"mipsle", "qemu-mipsel-static", []string{"GOARCH=mipsle", "GOMIPS=softfloat"}},
 	{"mips", "qemu-mips-static", []string{"GOARCH=mips", "GOMIPS=softfloat"}},
+	{"arm GOARM=5", "qemu-arm-static", []string{"GOARCH=arm", "GOARM=5"}},
 	{"arm GOARM=6", "qemu-arm-static", []string{"GOARCH=arm", "GOARM=6"}},
 	{"arm GOARM=7", "qemu-arm-static", []string{"GOARCH=arm", "GOARM=7"}},
 }
 
 // TestRouterArchitectures cross-compiles this package's tests for mipsle,
-// mips (big-endian) and arm (GOARM 6 and 7) and runs the vectors, the
+// mips (big-endian) and arm (GOARM 5, 6 and 7) and runs the vectors, the
 // differential test against x/crypto (a bounded number of cases) and
 // FuzzAEAD's seed corpus under qemu-user: the assembly and the 32-bit Go
 // run only there. Skipped with -short, or when qemu-user-static is not
@@ -37,7 +38,7 @@ func TestRouterArchitectures(t *testing.T) {
 		t.Skip("already running under qemu")
 	}
 	if testing.Short() {
-		t.Skip("cross-compiles and emulates four architectures; skipped with -short")
+		t.Skip("cross-compiles and emulates five targets; skipped with -short")
 	}
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	dir := t.TempDir()
