@@ -81,9 +81,7 @@ func (a *AEAD) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
 	var p polyState
 	n := a.start(&p, nonce)
 	xorKeyStream(ciphertext, plaintext, &a.key, &n, 1)
-	var sum [16]byte
-	finish(&p, &sum, additionalData, ciphertext)
-	copy(tag, sum[:])
+	finish(&p, (*[Overhead]byte)(tag), additionalData, ciphertext)
 	return ret
 }
 
@@ -125,7 +123,8 @@ func (a *AEAD) Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, erro
 }
 
 // start reads the nonce and sets up Poly1305 with the one-time key, the
-// first 32 bytes of keystream block 0.
+// first 32 bytes of keystream block 0. The whole block is generated: a
+// full block takes ChaCha20's direct path, a part of one its buffer.
 func (a *AEAD) start(p *polyState, nonce []byte) [3]uint32 {
 	if a.erased {
 		panic("chachapoly: AEAD used after Erase")
@@ -135,9 +134,9 @@ func (a *AEAD) start(p *polyState, nonce []byte) [3]uint32 {
 		binary.LittleEndian.Uint32(nonce[4:]),
 		binary.LittleEndian.Uint32(nonce[8:]),
 	}
-	var polyKey [32]byte
-	xorKeyStream(polyKey[:], polyKey[:], &a.key, &n, 0)
-	polyInit(p, &polyKey)
+	var block [64]byte
+	xorKeyStream(block[:], block[:], &a.key, &n, 0)
+	polyInit(p, (*[32]byte)(block[:32]))
 	return n
 }
 
