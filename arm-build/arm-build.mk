@@ -5,7 +5,7 @@
 #                   .deb for amd64, arm64, armhf + apt repo -> dist/deb/
 #   make size       sizes, largest Go packages; fails over the mipsel budget
 #   make smoke      run every binary under qemu-user (needs qemu-user-static)
-#   make bench-mips the AEADs' cost on mipsle in instructions under qemu-user
+#   make bench-mips the AEADs' cost on mipsle, mips and arm in instructions under qemu-user
 
 DIST              ?= dist
 PKG_TOOL          := $(GO) run ./arm-build/cmd/ipopd-pkg
@@ -38,7 +38,9 @@ smoke: cross
 	IPOPD_SMOKE_BIN='$(CURDIR)/$(DIST)/bin' IPOPD_SMOKE_VERSION='$(VERSION)' \
 		$(GO) test -count=1 -v -run '^TestSmoke' ./arm-build/cross/
 
-# Instructions per record of AES-128-GCM and ChaCha20-Poly1305 on mipsle,
-# and which one the daemon picks there (arm-build/aeadcount.sh).
+# Instructions per record of AES-128-GCM and both ChaCha20-Poly1305
+# implementations (x/crypto, internal/chachapoly) on mipsle, mips and arm,
+# and which the daemon picks there (arm-build/aeadcount.sh,
+# docs/router-cpus.md).
 bench-mips:
 	GO='$(GO)' sh ./arm-build/aeadcount.sh
