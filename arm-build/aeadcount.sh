@@ -21,7 +21,10 @@
 # Per architecture the table has AES-128-GCM and both ChaCha20-Poly1305
 # implementations, x/crypto's and internal/chachapoly's, whatever the
 # daemon uses there; the lines under it say which AEAD the daemon picks
-# and which ChaCha20-Poly1305 it runs.
+# and which ChaCha20-Poly1305 it runs, and what one frame costs through the
+# whole of the transport's data path with that AEAD (aeadbench -frame:
+# sent, written to an in-memory socket, classified, opened, checked against
+# the replay window and delivered; system calls left out).
 #
 # Environment: GO (go), QEMU_MIPSEL (qemu-mipsel-static), QEMU_MIPS
 # (qemu-mips-static), QEMU_ARM (qemu-arm-static), AEADCOUNT_ARCHS
@@ -100,7 +103,9 @@ CGO_ENABLED=0 "$GO" build -trimpath -o "$tmp/aeadbench" ./arm-build/cmd/aeadbenc
 "$GO" build -o "$tmp/insncount" ./arm-build/cmd/aeadbench/insncount
 
 # count ARCH AEAD RECORDS SIZE [QEMU FLAG]: prints the instructions of one
-# run; the run's own output is left in $tmp/out.
+# run; the run's own output is left in $tmp/out. With mode=-frame and
+# from=main.frames it counts frames through the transport instead of
+# records (see frame below).
 #
 # GOMAXPROCS=1 and GOGC=off keep the runtime's other threads and the
 # collector out of the way; asyncpreemptoff stops preemption signals, whose
@@ -110,12 +115,12 @@ count() {
 	fifo="$tmp/log"
 	rm -f "$fifo"
 	mkfifo "$fifo"
-	"$tmp/insncount" -from main.sealOpen -to main.run "$fifo" >"$tmp/count" 2>"$tmp/count.err" &
+	"$tmp/insncount" -from "$from" -to main.run "$fifo" >"$tmp/count" 2>"$tmp/count.err" &
 	counter=$!
 	status=0
 	env GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 \
 		"$(qemu "$1")" ${5:-} -d in_asm,exec,nochain -D "$fifo" \
-		"$tmp/aeadbench-$1" -aead "$2" -n "$3" -size "$4" >"$tmp/out" 2>"$tmp/err" || status=$?
+		"$tmp/aeadbench-$1" $mode -aead "$2" -n "$3" -size "$4" >"$tmp/out" 2>"$tmp/err" || status=$?
 	# Should qemu have failed before opening the log, open it once so that
 	# the counter sees end of file instead of waiting forever (O_RDWR on a
 	# fifo never blocks).
@@ -141,6 +146,8 @@ impl() {
 	sed -n "s/^daemon's ChaCha20-Poly1305: //p" "$1"
 }
 
+from=main.sealOpen
+mode=
 if [ "$check" = 1 ]; then
 	blocks=$(count mipsle ChaCha20-Poly1305 "$N1" 64)
 	single=$(count mipsle ChaCha20-Poly1305 "$N1" 64 "$ONE_INSN")
@@ -196,6 +203,15 @@ for arch in $ARCHS; do
 			printf "chachapoly against x/crypto on %s: %.2fx fewer instructions at 1400 B, %.2fx at 64 B\n", arch, xb / cb, xs / cs
 	}'
 	echo "daemon picks on $arch: $pick, ChaCha20-Poly1305 from $chacha"
+	# The whole frame path with the daemon's pick: one frame from
+	# SendFrame to OnFrame through transport.FramePath (framing, seal, the
+	# socket write into memory, classification, session lookup, open,
+	# replay window, delivery), system calls left out.
+	from=main.frames mode=-frame
+	fbig=$(per "$arch" "$pick" 1400)
+	fsmall=$(per "$arch" "$pick" 64)
+	from=main.sealOpen mode=
+	echo "whole frame path on $arch ($pick, transport.FramePath): $fbig instructions per 1400-byte frame, $fsmall per 64-byte frame"
 done
 "$tmp/aeadbench" -n 1 -size 64 >"$tmp/native"
 native_arch=$(sed -n 's/^daemon picks: .* (\([^)]*\))$/\1/p' "$tmp/native")

@@ -6,6 +6,8 @@
 //
 //	aeadbench [-aead auto|AES-128-GCM|ChaCha20-Poly1305|ChaCha20-Poly1305:x/crypto|ChaCha20-Poly1305:chachapoly] [-n records] [-size bytes]
 //
+//	aeadbench -frame [-aead auto|AES-128-GCM|ChaCha20-Poly1305] [-n frames] [-size bytes]
+//
 // ChaCha20-Poly1305 is the daemon's (transport.NewDataAEAD: internal/chachapoly
 // on mipsle, mips and arm, x/crypto elsewhere); the two suffixed names pick
 // one implementation, so that both can be compared on any architecture.
@@ -16,6 +18,11 @@
 // header is the additional data; the record is then opened in place by a
 // second AEAD instance with the same key, as the receiving peer would. This
 // mirrors seal and open in internal/transport/record.go.
+//
+// With -frame it sends and receives Ethernet frames of -size bytes through
+// the daemon's transport instead (transport.FramePath: SendFrame, an
+// in-memory socket, the receive path up to OnFrame), the whole frame path
+// with the system calls left out; aeadcount.sh counts it from main.frames.
 //
 // The program prints which AEAD the daemon would pick on this CPU
 // (transport.PreferredCipher), which ChaCha20-Poly1305 implementation

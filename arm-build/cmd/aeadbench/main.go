@@ -25,9 +25,10 @@ var benchKey = []byte("ipopd aeadbench fixed 32-byte k!")
 
 // config is what one run measures.
 type config struct {
-	aead string // nameAESGCM or nameChaCha20
-	n    int    // records to seal and open
-	size int    // payload bytes per record
+	aead  string // nameAESGCM, nameChaCha20, nameXCrypto or nameChachapoly
+	n     int    // records to seal and open (frames with frame)
+	size  int    // payload bytes per record (frame bytes with frame)
+	frame bool   // the whole frame path (transport.FramePath), not records
 }
 
 func init() {
@@ -53,6 +54,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.frame {
+		if err := runFrames(cfg); err != nil {
+			return fmt.Errorf("%s frame path: %w", cfg.aead, err)
+		}
+		printPicks(stdout)
+		fmt.Fprintf(stdout, "sent and received: %s, %d frames of %d bytes\n", cfg.aead, cfg.n, cfg.size)
+		return nil
+	}
 	send, err := newAEAD(cfg.aead, benchKey)
 	if err != nil {
 		return err
@@ -65,10 +74,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := sealOpen(send, recv, buf, want, cfg.n); err != nil {
 		return fmt.Errorf("%s: %w", cfg.aead, err)
 	}
-	fmt.Fprintf(stdout, "daemon picks: %s (%s/%s)\n", transport.PreferredCipher(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(stdout, "daemon's ChaCha20-Poly1305: %s\n", transport.ChaCha20Impl)
+	printPicks(stdout)
 	fmt.Fprintf(stdout, "sealed and opened: %s, %d records of %d bytes\n", cfg.aead, cfg.n, cfg.size)
 	return nil
+}
+
+// printPicks says which AEAD the daemon picks on this CPU and which
+// ChaCha20-Poly1305 implementation it runs (aeadcount.sh reads both).
+func printPicks(stdout io.Writer) {
+	fmt.Fprintf(stdout, "daemon picks: %s (%s/%s)\n", transport.PreferredCipher(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "daemon's ChaCha20-Poly1305: %s\n", transport.ChaCha20Impl)
 }
 
 // parseFlags reads -aead, -n and -size; flag syntax errors are printed to
@@ -78,7 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	aead := fs.String("aead", "auto", `AEAD to measure: "`+nameAESGCM+`", "`+nameChaCha20+`" (the daemon's), "`+nameXCrypto+`", "`+nameChachapoly+`" or "auto" (the daemon's pick on this CPU)`)
 	n := fs.Int("n", defaultRecords, "records to seal and open")
-	size := fs.Int("size", defaultSize, fmt.Sprintf("payload bytes per record (1..%d)", maxPayload))
+	size := fs.Int("size", defaultSize, fmt.Sprintf("payload bytes per record (1..%d; with -frame frame bytes, %d..%d)", maxPayload, minFrame, maxFrame))
+	frame := fs.Bool("frame", false, "count the whole frame path (transport.FramePath: send, socket, receive, deliver) instead of records; -aead "+nameAESGCM+" or "+nameChaCha20)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -95,7 +111,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if *size < 1 || *size > maxPayload {
 		return config{}, fmt.Errorf("-size %d: %w (want 1..%d, a record must fit one UDP datagram)", *size, errBadSize, maxPayload)
 	}
-	return config{aead: name, n: *n, size: *size}, nil
+	if *frame && (*size < minFrame || *size > maxFrame) {
+		return config{}, fmt.Errorf("-size %d: %w (want %d..%d with -frame: an Ethernet header, at most the largest frame the daemon sends)", *size, errBadSize, minFrame, maxFrame)
+	}
+	if *frame && name != nameAESGCM && name != nameChaCha20 {
+		return config{}, fmt.Errorf("-aead %s: %w (the frame path runs the daemon's AEAD: %q or %q)", name, errUnknownAEAD, nameAESGCM, nameChaCha20)
+	}
+	return config{aead: name, n: *n, size: *size, frame: *frame}, nil
 }
 
 // aeadName turns a -aead value into the AEAD's name; case does not matter.

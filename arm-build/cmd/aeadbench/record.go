@@ -93,3 +93,46 @@ func sealOpen(send, recv cipher.AEAD, buf, want []byte, n int) error {
 	}
 	return nil
 }
+
+// minFrame and maxFrame bound -size with -frame: the receiver drops
+// anything shorter than an Ethernet header, and the sender refuses frames
+// over transport's default MaxFrame (1514 bytes and a VLAN tag).
+const (
+	minFrame = 14
+	maxFrame = 1518
+)
+
+// runFrames sends and receives cfg.n frames of cfg.size bytes through the
+// daemon's transport code (transport.FramePath) and checks the last one.
+func runFrames(cfg config) error {
+	f, err := transport.NewFramePath(cfg.aead, benchKey)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	frame := make([]byte, cfg.size)
+	for i := range frame {
+		frame[i] = byte(i)
+	}
+	if err := frames(f, frame, cfg.n); err != nil {
+		return err
+	}
+	if cfg.n > 0 && !bytes.Equal(f.Delivered(), frame) {
+		return fmt.Errorf("after %d frames of %d bytes: %w", cfg.n, cfg.size, errRoundTrip)
+	}
+	return nil
+}
+
+// frames sends and receives n frames. aeadcount.sh counts the
+// instructions from this function's entry to the return into run (found
+// by symbol name, so it must stay a real call), as for sealOpen.
+//
+//go:noinline
+func frames(f *transport.FramePath, frame []byte, n int) error {
+	for i := 0; i < n; i++ {
+		if err := f.RoundTrip(frame); err != nil {
+			return fmt.Errorf("frame %d: %w", i, err)
+		}
+	}
+	return nil
+}

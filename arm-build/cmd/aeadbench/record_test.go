@@ -140,3 +140,13 @@ func TestSealOpenDetectsMismatch(t *testing.T) {
 		t.Fatalf("short buffer: %v", err)
 	}
 }
+
+func TestFrames(t *testing.T) {
+	for _, name := range []string{nameAESGCM, nameChaCha20} {
+		for _, size := range []int{minFrame, 64, 1400, maxFrame} {
+			if err := runFrames(config{aead: name, n: 3, size: size, frame: true}); err != nil {
+				t.Errorf("%s %d B: %v", name, size, err)
+			}
+		}
+	}
+}
