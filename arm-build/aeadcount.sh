@@ -3,7 +3,7 @@
 # (mipsle, mips big-endian, arm), in guest instructions counted under
 # qemu-user (make bench-mips).
 #
-#   arm-build/aeadcount.sh            the tables, ~2 min on a warm build cache
+#   arm-build/aeadcount.sh            the tables, ~3 min on a warm build cache
 #   arm-build/aeadcount.sh --check    cross-check the block count against
 #                                     one block per instruction (mipsle, ~30 s)
 #
