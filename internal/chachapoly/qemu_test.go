@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 )
@@ -40,7 +39,11 @@ func TestRouterArchitectures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiles and emulates five targets; skipped with -short")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// go test puts its own GOROOT/bin first in the tests' PATH.
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not in PATH: %v", err)
+	}
 	dir := t.TempDir()
 	for _, a := range routerArchs {
 		t.Run(a.name, func(t *testing.T) {
