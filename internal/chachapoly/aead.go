@@ -65,7 +65,24 @@ func (a *AEAD) Erase() {
 // may be plaintext[:0] (in place) but must not overlap plaintext
 // otherwise, nor overlap additionalData.
 func (a *AEAD) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
-	ret, _ := a.crypt(dst, nonce, plaintext, additionalData, true)
+	if len(nonce) != NonceSize {
+		panic("chachapoly: bad nonce length passed to Seal")
+	}
+	if uint64(len(plaintext)) > (1<<38)-64 {
+		panic("chachapoly: plaintext too large")
+	}
+	ret, out := sliceForAppend(dst, len(plaintext)+Overhead)
+	ciphertext, tag := out[:len(plaintext)], out[len(plaintext):]
+	if inexactOverlap(out, plaintext) {
+		panic("chachapoly: invalid buffer overlap of output and input")
+	}
+	if anyOverlap(out, additionalData) {
+		panic("chachapoly: invalid buffer overlap of output and additional data")
+	}
+	var p polyState
+	n := a.start(&p, nonce)
+	xorKeyStream(ciphertext, plaintext, &a.key, &n, 1)
+	finish(&p, (*[Overhead]byte)(tag), additionalData, ciphertext)
 	return ret
 }
 
@@ -76,31 +93,19 @@ func (a *AEAD) Seal(dst, nonce, plaintext, additionalData []byte) []byte {
 // ciphertext[:0] (in place) but must not overlap ciphertext otherwise,
 // nor overlap additionalData.
 func (a *AEAD) Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error) {
-	return a.crypt(dst, nonce, ciphertext, additionalData, false)
-}
-
-// crypt is Seal (seal true: in is the plaintext) and Open (in is the
-// ciphertext and tag) in one function, for the flash budget: the checks
-// and the set-up are the same.
-func (a *AEAD) crypt(dst, nonce, in, additionalData []byte, seal bool) ([]byte, error) {
 	if len(nonce) != NonceSize {
-		panic("chachapoly: bad nonce length passed to Seal or Open")
+		panic("chachapoly: bad nonce length passed to Open")
 	}
-	var tag []byte
-	outLen := len(in) + Overhead
-	if !seal {
-		if len(in) < Overhead {
-			return nil, ErrOpen
-		}
-		tag = in[len(in)-Overhead:]
-		in = in[:len(in)-Overhead]
-		outLen = len(in)
+	if len(ciphertext) < Overhead {
+		return nil, ErrOpen
 	}
-	if uint64(len(in)) > (1<<38)-64 {
-		panic("chachapoly: message too large")
+	if uint64(len(ciphertext)) > (1<<38)-48 {
+		panic("chachapoly: ciphertext too large")
 	}
-	ret, out := sliceForAppend(dst, outLen)
-	if inexactOverlap(out, in) {
+	tag := ciphertext[len(ciphertext)-Overhead:]
+	ciphertext = ciphertext[:len(ciphertext)-Overhead]
+	ret, out := sliceForAppend(dst, len(ciphertext))
+	if inexactOverlap(out, ciphertext) {
 		panic("chachapoly: invalid buffer overlap of output and input")
 	}
 	if anyOverlap(out, additionalData) {
@@ -108,19 +113,13 @@ func (a *AEAD) crypt(dst, nonce, in, additionalData []byte, seal bool) ([]byte, 
 	}
 	var p polyState
 	n := a.start(&p, nonce)
-	if seal {
-		ciphertext := out[:len(in)]
-		xorKeyStream(ciphertext, in, &a.key, &n, 1)
-		finish(&p, (*[Overhead]byte)(out[len(in):]), additionalData, ciphertext)
-		return ret, nil
-	}
-	var sum [Overhead]byte
-	finish(&p, &sum, additionalData, in)
+	var sum [16]byte
+	finish(&p, &sum, additionalData, ciphertext)
 	if subtle.ConstantTimeCompare(sum[:], tag) != 1 {
 		clear(out)
 		return nil, ErrOpen
 	}
-	xorKeyStream(out, in, &a.key, &n, 1)
+	xorKeyStream(out, ciphertext, &a.key, &n, 1)
 	return ret, nil
 }
 
