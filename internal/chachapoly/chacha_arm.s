@@ -1,0 +1,192 @@
+#include "textflag.h"
+
+// ChaCha20 blocks for 32-bit ARM, ARMv6 and ARMv7 alike (no NEON, so
+// GOARM=6 works). No branch or address depends on key, nonce or data.
+//
+// Go leaves twelve registers to assembly (R10 is g, R11 the assembler's
+// temporary, R13 SP, R15 PC; R14, the link register, is saved in the
+// frame). They hold the a and b rows (x0-x3 in R0-R3, x4-x7 in R4-R7) and
+// two words of each of the c and d rows (R8, R9 and R12, R14): the
+// quarter rounds run in pairs, and between pairs the c and d words they
+// need are swapped with the frame (c0 c1 d0 d1 at M1, c2 c3 d2 d3 at M2),
+// 13 loads and stores per double round.
+//
+// Rotates cost nothing: ARM's second operand can be rotated, so each
+// rotate is left pending in the register and done by the next instruction
+// that reads it. Between quarter rounds every b word is held rotated right
+// by 7 (its value is b@>25, b rotated left by 7) and every d word rotated
+// right by 8 (its value is d@>24); a quarter round is then eight
+// instructions (see QR), against twelve with the rotates.
+//
+// Frame (offsets from R13; 0(R13) is the saved link register):
+#define IN 4 // the input state, 16 words; IN+48 is the block counter
+#define M1 68 // x8 x9 x12 x13, the d words held rotated (see QR)
+#define M2 84 // x10 x11 x14 x15, likewise
+#define SRC 100
+#define DST 104
+#define NBLOCKS 108
+#define ROUNDS 112
+
+// QR is a quarter round on a, b, c, d with b and d held rotated as above.
+// Each line's comment is the RFC 8439 step it does.
+#define QR(a, b, c, d) \
+	ADD	b@>25, a; /* a += b */ \
+	EOR	d@>24, a, d; /* d ^= a; d <<<= 16 pending: d is d@>16 */ \
+	ADD	d@>16, c; /* c += d */ \
+	EOR	b@>25, c, b; /* b ^= c; b <<<= 12 pending: b is b@>20 */ \
+	ADD	b@>20, a; /* a += b */ \
+	EOR	d@>16, a, d; /* d ^= a; d <<<= 8 pending: d is d@>24 */ \
+	ADD	d@>24, c; /* c += d */ \
+	EOR	b@>20, c, b /* b ^= c; b <<<= 7 pending: b is b@>25 */
+
+// func blocks(dst, src *byte, nblocks int, state *[16]uint32)
+// dst and src must be word aligned (LDM and STM).
+TEXT ·blocks(SB), NOSPLIT, $116-16
+	MOVW	dst+0(FP), R0
+	MOVW	src+4(FP), R1
+	MOVW	nblocks+8(FP), R2
+	MOVW	state+12(FP), R3
+	MOVW	R0, DST(R13)
+	MOVW	R1, SRC(R13)
+	MOVW	R2, NBLOCKS(R13)
+	ADD	$IN, R13, R2
+	MOVM.IA.W	(R3), [R4-R9,R12,R14]
+	MOVM.IA.W	[R4-R9,R12,R14], (R2)
+	MOVM.IA	(R3), [R4-R9,R12,R14]
+	MOVM.IA	[R4-R9,R12,R14], (R2)
+
+block:
+	// The c and d rows to M1 and M2, the d words rotated right by 8; c0 c1
+	// d0 d1 stay in R8, R9, R12, R14 for the first column pair.
+	ADD	$(IN+32), R13, R8
+	MOVM.IA	(R8), [R0-R7]
+	MOVW	R4@>8, R4
+	MOVW	R5@>8, R5
+	MOVW	R6@>8, R6
+	MOVW	R7@>8, R7
+	ADD	$M1, R13, R8
+	MOVM.IA	[R0,R1,R4,R5], (R8)
+	ADD	$M2, R13, R8
+	MOVM.IA	[R2,R3,R6,R7], (R8)
+	MOVW	R0, R8
+	MOVW	R1, R9
+	MOVW	R4, R12
+	MOVW	R5, R14
+	MOVW	$10, R0
+	MOVW	R0, ROUNDS(R13)
+	// The a and b rows, the b words rotated right by 7.
+	MOVM.IB	(R13), [R0-R7]
+	MOVW	R4@>7, R4
+	MOVW	R5@>7, R5
+	MOVW	R6@>7, R6
+	MOVW	R7@>7, R7
+
+round:
+	// Columns 0 and 1: c0 c1 d0 d1 in R8 R9 R12 R14.
+	QR(R0, R4, R8, R12)
+	QR(R1, R5, R9, R14)
+	ADD	$M1, R13, R11
+	MOVM.IA	[R8,R9,R12,R14], (R11)
+	ADD	$M2, R13, R11
+	MOVM.IA	(R11), [R8,R9,R12,R14]
+	// Columns 2 and 3: c2 c3 d2 d3.
+	QR(R2, R6, R8, R12)
+	QR(R3, R7, R9, R14)
+	MOVW	R12, (M2+8)(R13)
+	MOVW	(M1+8)(R13), R12
+	// Diagonals (x0 x5 x10 x15) and (x1 x6 x11 x12): c2 c3 d0 d3.
+	QR(R0, R5, R8, R14)
+	QR(R1, R6, R9, R12)
+	MOVM.IA	[R8,R9], (R11)
+	MOVW	R12, (M1+8)(R13)
+	MOVW	R14, (M2+12)(R13)
+	ADD	$M1, R13, R11
+	MOVM.IA	(R11), [R8,R9]
+	MOVW	(M1+12)(R13), R12
+	MOVW	(M2+8)(R13), R14
+	// Diagonals (x2 x7 x8 x13) and (x3 x4 x9 x14): c0 c1 d1 d2.
+	QR(R2, R7, R8, R12)
+	QR(R3, R4, R9, R14)
+	// Back to c0 c1 d0 d1 in R8 R9 R12 R14, counting the double round
+	// with R14 while it is free.
+	MOVW	R14, (M2+8)(R13)
+	MOVW	ROUNDS(R13), R14
+	SUB.S	$1, R14
+	MOVW	R14, ROUNDS(R13)
+	MOVW	R12, R14
+	MOVW	(M1+8)(R13), R12
+	BNE	round
+
+	ADD	$M1, R13, R11
+	MOVM.IA	[R8,R9,R12,R14], (R11)
+
+	// x0-x7: add the input, XOR with src, store to dst.
+	MOVM.IB	(R13), [R8,R9,R12,R14]
+	ADD	R8, R0
+	ADD	R9, R1
+	ADD	R12, R2
+	ADD	R14, R3
+	ADD	$(IN+12), R13, R11
+	MOVM.IB	(R11), [R8,R9,R12,R14]
+	ADD	R4@>25, R8, R4
+	ADD	R5@>25, R9, R5
+	ADD	R6@>25, R12, R6
+	ADD	R7@>25, R14, R7
+	MOVW	SRC(R13), R14
+	MOVM.IA.W	(R14), [R8,R9,R12]
+	EOR	R8, R0
+	EOR	R9, R1
+	EOR	R12, R2
+	MOVM.IA.W	(R14), [R8,R9,R12]
+	EOR	R8, R3
+	EOR	R9, R4
+	EOR	R12, R5
+	MOVM.IA.W	(R14), [R8,R9]
+	EOR	R8, R6
+	EOR	R9, R7
+	MOVW	R14, SRC(R13)
+	MOVW	DST(R13), R14
+	MOVM.IA.W	[R0-R7], (R14)
+	MOVW	R14, DST(R13)
+
+	// x8-x15: M1 to R0 R1 R4 R5 and M2 to R2 R3 R6 R7 puts them in order.
+	ADD	$M1, R13, R11
+	MOVM.IA	(R11), [R0,R1,R4,R5]
+	ADD	$M2, R13, R11
+	MOVM.IA	(R11), [R2,R3,R6,R7]
+	ADD	$(IN+28), R13, R11
+	MOVM.IB	(R11), [R8,R9,R12,R14]
+	ADD	R8, R0
+	ADD	R9, R1
+	ADD	R12, R2
+	ADD	R14, R3
+	ADD	$(IN+44), R13, R11
+	MOVM.IB	(R11), [R8,R9,R12,R14]
+	ADD	R4@>24, R8, R4
+	ADD	R5@>24, R9, R5
+	ADD	R6@>24, R12, R6
+	ADD	R7@>24, R14, R7
+	ADD	$1, R8
+	MOVW	R8, (IN+48)(R13)
+	MOVW	SRC(R13), R14
+	MOVM.IA.W	(R14), [R8,R9,R12]
+	EOR	R8, R0
+	EOR	R9, R1
+	EOR	R12, R2
+	MOVM.IA.W	(R14), [R8,R9,R12]
+	EOR	R8, R3
+	EOR	R9, R4
+	EOR	R12, R5
+	MOVM.IA.W	(R14), [R8,R9]
+	EOR	R8, R6
+	EOR	R9, R7
+	MOVW	R14, SRC(R13)
+	MOVW	DST(R13), R14
+	MOVM.IA.W	[R0-R7], (R14)
+	MOVW	R14, DST(R13)
+
+	MOVW	NBLOCKS(R13), R0
+	SUB.S	$1, R0
+	MOVW	R0, NBLOCKS(R13)
+	BNE	block
+	RET
