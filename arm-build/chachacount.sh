@@ -12,12 +12,14 @@
 # prints (count N2 - count N1) / (N2 - N1) / SIZE, the instructions per
 # byte with start-up taken out.
 #
-# Environment: GO (go), CHACHACOUNT_SIZE (1400), CHACHACOUNT_N1 / _N2 (1 / 6).
+# Environment: GO (go), CHACHACOUNT_SIZE (1400), CHACHACOUNT_OFFSET (0: the
+# record's offset in its buffer, 0..63), CHACHACOUNT_N1 / _N2 (1 / 6).
 set -eu
 
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 SIZE=${CHACHACOUNT_SIZE:-1400}
+OFFSET=${CHACHACOUNT_OFFSET:-0}
 N1=${CHACHACOUNT_N1:-1}
 N2=${CHACHACOUNT_N2:-6}
 TARGETS=${*:-mipsle mips arm6 arm7}
@@ -27,8 +29,8 @@ die() {
 	exit 1
 }
 
-case "$N1$N2$SIZE" in
-*[!0-9]*) die "CHACHACOUNT_N1, _N2 and _SIZE must be whole numbers" ;;
+case "$N1$N2$SIZE$OFFSET" in
+*[!0-9]*) die "CHACHACOUNT_N1, _N2, _SIZE and _OFFSET must be whole numbers" ;;
 esac
 [ "$N1" -ge 1 ] && [ "$N2" -gt "$N1" ] && [ "$SIZE" -ge 1 ] ||
 	die "need 1 <= CHACHACOUNT_N1 < CHACHACOUNT_N2 and CHACHACOUNT_SIZE >= 1"
@@ -48,7 +50,7 @@ count() {
 	status=0
 	env GOMAXPROCS=1 GOGC=off GODEBUG=asyncpreemptoff=1 \
 		"$1" -d in_asm,exec,nochain -D "$fifo" \
-		"$2" -impl "$3" -n "$4" -size "$SIZE" >"$tmp/out" 2>"$tmp/err" || status=$?
+		"$2" -impl "$3" -n "$4" -size "$SIZE" -offset "$OFFSET" >"$tmp/out" 2>"$tmp/err" || status=$?
 	: 3<>"$fifo"
 	wait "$counter" || {
 		cat "$tmp/count.err" >&2
@@ -61,7 +63,7 @@ count() {
 	cut -d' ' -f1 "$tmp/count"
 }
 
-echo "ChaCha20 keystream, guest instructions per byte (records of $SIZE B, XORed in place;"
+echo "ChaCha20 keystream, guest instructions per byte (records of $SIZE B at offset $OFFSET, XORed in place;"
 echo "(count at $N2 records - count at $N1) / $((N2 - N1)) / $SIZE):"
 echo
 echo "| target | x/crypto chacha20 | internal/chachapoly | ratio |"

@@ -26,6 +26,7 @@
 #define DST 104
 #define NBLOCKS 108
 #define ROUNDS 112
+#define UNALIGNED 116 // not 0: src or dst is not word aligned
 
 // QR is a quarter round on a, b, c, d with b and d held rotated as above.
 // Each line's comment is the RFC 8439 step it does.
@@ -39,16 +40,42 @@
 	ADD	d@>24, c; /* c += d */ \
 	EOR	b@>20, c, b /* b ^= c; b <<<= 7 pending: b is b@>25 */
 
-// func blocks(dst, src *byte, nblocks int, state *[16]uint32)
-// dst and src must be word aligned (LDM and STM).
-TEXT ·blocks(SB), NOSPLIT, $116-16
+// XOR8UNALIGNED XORs eight words of src into R0-R7 and stores them to dst
+// with single loads and stores, which ARMv6 and later do at any address.
+#define XOR8UNALIGNED \
+	MOVW.P	4(R14), R8; EOR	R8, R0; \
+	MOVW.P	4(R14), R8; EOR	R8, R1; \
+	MOVW.P	4(R14), R8; EOR	R8, R2; \
+	MOVW.P	4(R14), R8; EOR	R8, R3; \
+	MOVW.P	4(R14), R8; EOR	R8, R4; \
+	MOVW.P	4(R14), R8; EOR	R8, R5; \
+	MOVW.P	4(R14), R8; EOR	R8, R6; \
+	MOVW.P	4(R14), R8; EOR	R8, R7; \
+	MOVW	R14, SRC(R13); \
+	MOVW	DST(R13), R14; \
+	MOVW.P	R0, 4(R14); \
+	MOVW.P	R1, 4(R14); \
+	MOVW.P	R2, 4(R14); \
+	MOVW.P	R3, 4(R14); \
+	MOVW.P	R4, 4(R14); \
+	MOVW.P	R5, 4(R14); \
+	MOVW.P	R6, 4(R14); \
+	MOVW.P	R7, 4(R14); \
+	MOVW	R14, DST(R13)
+
+// func blocksARM(dst, src *byte, nblocks int, state *[16]uint32, unaligned bool)
+// With unaligned false, dst and src must be word aligned (LDM and STM);
+// with it true, the CPU must be ARMv6 or later.
+TEXT ·blocksARM(SB), NOSPLIT, $120-17
 	MOVW	dst+0(FP), R0
 	MOVW	src+4(FP), R1
 	MOVW	nblocks+8(FP), R2
 	MOVW	state+12(FP), R3
+	MOVBU	unaligned+16(FP), R4
 	MOVW	R0, DST(R13)
 	MOVW	R1, SRC(R13)
 	MOVW	R2, NBLOCKS(R13)
+	MOVW	R4, UNALIGNED(R13)
 	ADD	$IN, R13, R2
 	MOVM.IA.W	(R3), [R4-R9,R12,R14]
 	MOVM.IA.W	[R4-R9,R12,R14], (R2)
@@ -133,6 +160,9 @@ round:
 	ADD	R6@>25, R12, R6
 	ADD	R7@>25, R14, R7
 	MOVW	SRC(R13), R14
+	MOVW	UNALIGNED(R13), R8
+	CMP	$0, R8
+	BNE	unaligned1
 	MOVM.IA.W	(R14), [R8,R9,R12]
 	EOR	R8, R0
 	EOR	R9, R1
@@ -148,6 +178,10 @@ round:
 	MOVW	DST(R13), R14
 	MOVM.IA.W	[R0-R7], (R14)
 	MOVW	R14, DST(R13)
+	B	done1
+unaligned1:
+	XOR8UNALIGNED
+done1:
 
 	// x8-x15: M1 to R0 R1 R4 R5 and M2 to R2 R3 R6 R7 puts them in order.
 	ADD	$M1, R13, R11
@@ -169,6 +203,9 @@ round:
 	ADD	$1, R8
 	MOVW	R8, (IN+48)(R13)
 	MOVW	SRC(R13), R14
+	MOVW	UNALIGNED(R13), R8
+	CMP	$0, R8
+	BNE	unaligned2
 	MOVM.IA.W	(R14), [R8,R9,R12]
 	EOR	R8, R0
 	EOR	R9, R1
@@ -184,6 +221,10 @@ round:
 	MOVW	DST(R13), R14
 	MOVM.IA.W	[R0-R7], (R14)
 	MOVW	R14, DST(R13)
+	B	done2
+unaligned2:
+	XOR8UNALIGNED
+done2:
 
 	MOVW	NBLOCKS(R13), R0
 	SUB.S	$1, R0
