@@ -25,7 +25,7 @@
 #define SRC 100
 #define DST 104
 #define NBLOCKS 108
-#define ROUNDS 112
+#define ROUNDS 112 // pairs of double rounds left
 #define UNALIGNED 116 // not 0: src or dst is not word aligned
 
 // QR is a quarter round on a, b, c, d with b and d held rotated as above.
@@ -39,6 +39,42 @@
 	EOR	d@>16, a, d; /* d ^= a; d <<<= 8 pending: d is d@>24 */ \
 	ADD	d@>24, c; /* c += d */ \
 	EOR	b@>20, c, b /* b ^= c; b <<<= 7 pending: b is b@>25 */
+
+// DOUBLEROUND is a column round and a diagonal round. It starts with c0 c1
+// d0 d1 in R8 R9 R12 R14 (the other c and d words in M2) and ends with c0
+// c1 d1 d2 in R8 R9 R12 R14 (d0 in M1); ENDDOUBLE puts d0 d1 back.
+#define DOUBLEROUND \
+	/* Columns 0 and 1: c0 c1 d0 d1 in R8 R9 R12 R14. */ \
+	QR(R0, R4, R8, R12); \
+	QR(R1, R5, R9, R14); \
+	ADD	$M1, R13, R11; \
+	MOVM.IA	[R8,R9,R12,R14], (R11); \
+	ADD	$M2, R13, R11; \
+	MOVM.IA	(R11), [R8,R9,R12,R14]; \
+	/* Columns 2 and 3: c2 c3 d2 d3. */ \
+	QR(R2, R6, R8, R12); \
+	QR(R3, R7, R9, R14); \
+	MOVW	R12, (M2+8)(R13); \
+	MOVW	(M1+8)(R13), R12; \
+	/* Diagonals (x0 x5 x10 x15) and (x1 x6 x11 x12): c2 c3 d0 d3. */ \
+	QR(R0, R5, R8, R14); \
+	QR(R1, R6, R9, R12); \
+	MOVM.IA	[R8,R9], (R11); \
+	MOVW	R12, (M1+8)(R13); \
+	MOVW	R14, (M2+12)(R13); \
+	ADD	$M1, R13, R11; \
+	MOVM.IA	(R11), [R8,R9]; \
+	MOVW	(M1+12)(R13), R12; \
+	MOVW	(M2+8)(R13), R14; \
+	/* Diagonals (x2 x7 x8 x13) and (x3 x4 x9 x14): c0 c1 d1 d2. */ \
+	QR(R2, R7, R8, R12); \
+	QR(R3, R4, R9, R14)
+
+// ENDDOUBLE brings d0 d1 back to R12 R14 after DOUBLEROUND.
+#define ENDDOUBLE \
+	MOVW	R14, (M2+8)(R13); \
+	MOVW	R12, R14; \
+	MOVW	(M1+8)(R13), R12
 
 // XOR8UNALIGNED XORs eight words of src into R0-R7 and stores them to dst
 // with single loads and stores, which ARMv6 and later do at any address.
@@ -99,7 +135,7 @@ block:
 	MOVW	R1, R9
 	MOVW	R4, R12
 	MOVW	R5, R14
-	MOVW	$10, R0
+	MOVW	$5, R0
 	MOVW	R0, ROUNDS(R13)
 	// The a and b rows, the b words rotated right by 7.
 	MOVM.IB	(R13), [R0-R7]
@@ -109,33 +145,10 @@ block:
 	MOVW	R7@>7, R7
 
 round:
-	// Columns 0 and 1: c0 c1 d0 d1 in R8 R9 R12 R14.
-	QR(R0, R4, R8, R12)
-	QR(R1, R5, R9, R14)
-	ADD	$M1, R13, R11
-	MOVM.IA	[R8,R9,R12,R14], (R11)
-	ADD	$M2, R13, R11
-	MOVM.IA	(R11), [R8,R9,R12,R14]
-	// Columns 2 and 3: c2 c3 d2 d3.
-	QR(R2, R6, R8, R12)
-	QR(R3, R7, R9, R14)
-	MOVW	R12, (M2+8)(R13)
-	MOVW	(M1+8)(R13), R12
-	// Diagonals (x0 x5 x10 x15) and (x1 x6 x11 x12): c2 c3 d0 d3.
-	QR(R0, R5, R8, R14)
-	QR(R1, R6, R9, R12)
-	MOVM.IA	[R8,R9], (R11)
-	MOVW	R12, (M1+8)(R13)
-	MOVW	R14, (M2+12)(R13)
-	ADD	$M1, R13, R11
-	MOVM.IA	(R11), [R8,R9]
-	MOVW	(M1+12)(R13), R12
-	MOVW	(M2+8)(R13), R14
-	// Diagonals (x2 x7 x8 x13) and (x3 x4 x9 x14): c0 c1 d1 d2.
-	QR(R2, R7, R8, R12)
-	QR(R3, R4, R9, R14)
-	// Back to c0 c1 d0 d1 in R8 R9 R12 R14, counting the double round
-	// with R14 while it is free.
+	DOUBLEROUND
+	ENDDOUBLE
+	DOUBLEROUND
+	// ENDDOUBLE, counting the double rounds with R14 while it is free.
 	MOVW	R14, (M2+8)(R13)
 	MOVW	ROUNDS(R13), R14
 	SUB.S	$1, R14
