@@ -6,6 +6,9 @@ import "unsafe"
 // block goes through it and, on ARMv5, data that is not word aligned.
 const bufBlocks = 2
 
+// haveAsm: the assembly runs on every ARM.
+const haveAsm = true
+
 // blocksARM is blocks in assembly (chacha_arm.s). With unaligned false it
 // loads and stores with LDM and STM, which need word-aligned dst and src
 // on every ARM; with it true, with single LDR and STR, which ARMv6 and

@@ -17,6 +17,10 @@ import "unsafe"
 // last block, and on arm data that is not word aligned, go through a
 // word-aligned buffer on the stack.
 func xorKeyStream(dst, src []byte, key *[8]uint32, nonce *[3]uint32, counter uint32) {
+	if !haveAsm {
+		xorKeyStreamGeneric(dst, src, key, nonce, counter)
+		return
+	}
 	if len(src) == 0 {
 		return
 	}

@@ -130,3 +130,18 @@ round:
 	SUBU	$1, R20
 	BNE	R20, block
 	RET
+
+// func rotrRotates() bool
+// Release 1 cores decode ROTR as SRL (the rotate bit is ignored), so the
+// result tells the two apart; WSBH, the other release 2 instruction used
+// here, is not run before this says yes.
+TEXT ·rotrRotates(SB), NOSPLIT, $0-1
+	MOVW	$0x12345678, R1
+	ROTR	$8, R1
+	MOVW	$0x78123456, R2
+	SGTU	R1, R2, R3
+	SGTU	R2, R1, R4
+	OR	R4, R3
+	XOR	$1, R3
+	MOVB	R3, ret+0(FP)
+	RET
