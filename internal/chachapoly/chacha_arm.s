@@ -3,13 +3,15 @@
 // ChaCha20 blocks for 32-bit ARM, ARMv6 and ARMv7 alike (no NEON, so
 // GOARM=6 works). No branch or address depends on key, nonce or data.
 //
-// Go leaves twelve registers to assembly (R10 is g, R11 the assembler's
-// temporary, R13 SP, R15 PC; R14, the link register, is saved in the
-// frame). They hold the a and b rows (x0-x3 in R0-R3, x4-x7 in R4-R7) and
-// two words of each of the c and d rows (R8, R9 and R12, R14): the
-// quarter rounds run in pairs, and between pairs the c and d words they
-// need are swapped with the frame (c0 c1 d0 d1 at M1, c2 c3 d2 d3 at M2),
-// 13 loads and stores per double round.
+// Go leaves thirteen registers to assembly (R10 is g, R13 SP, R15 PC; R14,
+// the link register, is saved in the frame; R11, the assembler's
+// temporary, is free where no instruction needs it synthesised, as in
+// crypto/md5's md5block_arm.s). They hold the a and b rows (x0-x3 in R0-R3,
+// x4-x7 in R4-R7), two words of the c row (R8, R9) and three of the d row
+// (R11, R12, R14); the other three live in the frame, and the quarter
+// rounds are ordered so that a double round swaps only six words with it
+// (12 loads and stores, see DOUBLEROUND), about 16 instructions a byte in
+// all.
 //
 // Rotates cost nothing: ARM's second operand can be rotated, so each
 // rotate is left pending in the register and done by the next instruction
@@ -20,8 +22,8 @@
 //
 // Frame (offsets from R13; 0(R13) is the saved link register):
 #define IN 4 // the input state, 16 words; IN+48 is the block counter
-#define M1 68 // x8 x9 x12 x13, the d words held rotated (see QR)
-#define M2 84 // x10 x11 x14 x15, likewise
+#define C 68 // x8-x11, the c row, where not in registers
+#define D 84 // x12-x15, the d row held rotated (see QR), likewise
 #define SRC 100
 #define DST 104
 #define NBLOCKS 108
@@ -40,41 +42,36 @@
 	ADD	d@>24, c; /* c += d */ \
 	EOR	b@>20, c, b /* b ^= c; b <<<= 7 pending: b is b@>25 */
 
-// DOUBLEROUND is a column round and a diagonal round. It starts with c0 c1
-// d0 d1 in R8 R9 R12 R14 (the other c and d words in M2) and ends with c0
-// c1 d1 d2 in R8 R9 R12 R14 (d0 in M1); ENDDOUBLE puts d0 d1 back.
+// DOUBLEROUND and LASTQR are a column round and a diagonal round. They
+// start and end with c0 c1 in R8 R9 and d0 d1 d2 in R11 R12 R14 (c2 c3 d3
+// in the frame); in between, one c or d register at a time is stored and
+// reloaded with the word the next quarter round needs. The last quarter
+// round is split out so that the loop can count with R9 while it is free.
 #define DOUBLEROUND \
-	/* Columns 0 and 1: c0 c1 d0 d1 in R8 R9 R12 R14. */ \
-	QR(R0, R4, R8, R12); \
-	QR(R1, R5, R9, R14); \
-	ADD	$M1, R13, R11; \
-	MOVM.IA	[R8,R9,R12,R14], (R11); \
-	ADD	$M2, R13, R11; \
-	MOVM.IA	(R11), [R8,R9,R12,R14]; \
-	/* Columns 2 and 3: c2 c3 d2 d3. */ \
-	QR(R2, R6, R8, R12); \
-	QR(R3, R7, R9, R14); \
-	MOVW	R12, (M2+8)(R13); \
-	MOVW	(M1+8)(R13), R12; \
-	/* Diagonals (x0 x5 x10 x15) and (x1 x6 x11 x12): c2 c3 d0 d3. */ \
-	QR(R0, R5, R8, R14); \
-	QR(R1, R6, R9, R12); \
-	MOVM.IA	[R8,R9], (R11); \
-	MOVW	R12, (M1+8)(R13); \
-	MOVW	R14, (M2+12)(R13); \
-	ADD	$M1, R13, R11; \
-	MOVM.IA	(R11), [R8,R9]; \
-	MOVW	(M1+12)(R13), R12; \
-	MOVW	(M2+8)(R13), R14; \
-	/* Diagonals (x2 x7 x8 x13) and (x3 x4 x9 x14): c0 c1 d1 d2. */ \
-	QR(R2, R7, R8, R12); \
-	QR(R3, R4, R9, R14)
+	QR(R0, R4, R8, R11); /* x0 x4 x8 x12 */ \
+	QR(R1, R5, R9, R12); /* x1 x5 x9 x13 */ \
+	MOVW	R8, (C+0)(R13); \
+	MOVW	(C+8)(R13), R8; \
+	QR(R2, R6, R8, R14); /* x2 x6 x10 x14 */ \
+	MOVW	R9, (C+4)(R13); \
+	MOVW	(C+12)(R13), R9; \
+	MOVW	R12, (D+4)(R13); \
+	MOVW	(D+12)(R13), R12; \
+	QR(R3, R7, R9, R12); /* x3 x7 x11 x15 */ \
+	QR(R0, R5, R8, R12); /* x0 x5 x10 x15 */ \
+	QR(R1, R6, R9, R11); /* x1 x6 x11 x12 */ \
+	MOVW	R8, (C+8)(R13); \
+	MOVW	(C+0)(R13), R8; \
+	MOVW	R12, (D+12)(R13); \
+	MOVW	(D+4)(R13), R12; \
+	QR(R2, R7, R8, R12); /* x2 x7 x8 x13 */ \
+	MOVW	R9, (C+12)(R13)
 
-// ENDDOUBLE brings d0 d1 back to R12 R14 after DOUBLEROUND.
-#define ENDDOUBLE \
-	MOVW	R14, (M2+8)(R13); \
-	MOVW	R12, R14; \
-	MOVW	(M1+8)(R13), R12
+// LASTQR ends DOUBLEROUND: c1 back to R9, and the quarter round on x3 x4
+// x9 x14.
+#define LASTQR \
+	MOVW	(C+4)(R13), R9; \
+	QR(R3, R4, R9, R14)
 
 // XOR8UNALIGNED XORs eight words of src into R0-R7 and stores them to dst
 // with single loads and stores, which ARMv6 and later do at any address.
@@ -119,22 +116,23 @@ TEXT ·blocksARM(SB), NOSPLIT, $120-17
 	MOVM.IA	[R4-R9,R12,R14], (R2)
 
 block:
-	// The c and d rows to M1 and M2, the d words rotated right by 8; c0 c1
-	// d0 d1 stay in R8, R9, R12, R14 for the first column pair.
-	ADD	$(IN+32), R13, R8
-	MOVM.IA	(R8), [R0-R7]
-	MOVW	R4@>8, R4
-	MOVW	R5@>8, R5
-	MOVW	R6@>8, R6
-	MOVW	R7@>8, R7
-	ADD	$M1, R13, R8
-	MOVM.IA	[R0,R1,R4,R5], (R8)
-	ADD	$M2, R13, R8
-	MOVM.IA	[R2,R3,R6,R7], (R8)
-	MOVW	R0, R8
-	MOVW	R1, R9
-	MOVW	R4, R12
-	MOVW	R5, R14
+	// The c and d rows, the d words rotated right by 8: c0 c1 d0 d1 d2 to
+	// R8 R9 R11 R12 R14, c2 c3 d3 to the frame.
+	MOVW	(IN+32)(R13), R8
+	MOVW	(IN+36)(R13), R9
+	MOVW	(IN+40)(R13), R0
+	MOVW	R0, (C+8)(R13)
+	MOVW	(IN+44)(R13), R0
+	MOVW	R0, (C+12)(R13)
+	MOVW	(IN+48)(R13), R11
+	MOVW	R11@>8, R11
+	MOVW	(IN+52)(R13), R12
+	MOVW	R12@>8, R12
+	MOVW	(IN+56)(R13), R14
+	MOVW	R14@>8, R14
+	MOVW	(IN+60)(R13), R0
+	MOVW	R0@>8, R0
+	MOVW	R0, (D+12)(R13)
 	MOVW	$5, R0
 	MOVW	R0, ROUNDS(R13)
 	// The a and b rows, the b words rotated right by 7.
@@ -146,19 +144,21 @@ block:
 
 round:
 	DOUBLEROUND
-	ENDDOUBLE
+	LASTQR
 	DOUBLEROUND
-	// ENDDOUBLE, counting the double rounds with R14 while it is free.
-	MOVW	R14, (M2+8)(R13)
-	MOVW	ROUNDS(R13), R14
-	SUB.S	$1, R14
-	MOVW	R14, ROUNDS(R13)
-	MOVW	R12, R14
-	MOVW	(M1+8)(R13), R12
+	// LASTQR, counting the double-round pairs with R9 while it is free.
+	MOVW	ROUNDS(R13), R9
+	SUB.S	$1, R9
+	MOVW	R9, ROUNDS(R13)
+	MOVW	(C+4)(R13), R9
+	QR(R3, R4, R9, R14)
 	BNE	round
 
-	ADD	$M1, R13, R11
-	MOVM.IA	[R8,R9,R12,R14], (R11)
+	MOVW	R8, (C+0)(R13)
+	MOVW	R9, (C+4)(R13)
+	MOVW	R11, (D+0)(R13)
+	MOVW	R12, (D+4)(R13)
+	MOVW	R14, (D+8)(R13)
 
 	// x0-x7: add the input, XOR with src, store to dst.
 	MOVM.IB	(R13), [R8,R9,R12,R14]
@@ -196,11 +196,9 @@ unaligned1:
 	XOR8UNALIGNED
 done1:
 
-	// x8-x15: M1 to R0 R1 R4 R5 and M2 to R2 R3 R6 R7 puts them in order.
-	ADD	$M1, R13, R11
-	MOVM.IA	(R11), [R0,R1,R4,R5]
-	ADD	$M2, R13, R11
-	MOVM.IA	(R11), [R2,R3,R6,R7]
+	// x8-x15.
+	ADD	$C, R13, R11
+	MOVM.IA	(R11), [R0-R7]
 	ADD	$(IN+28), R13, R11
 	MOVM.IB	(R11), [R8,R9,R12,R14]
 	ADD	R8, R0
