@@ -10,7 +10,7 @@
 // x4-x7 in R4-R7), two words of the c row (R8, R9) and three of the d row
 // (R11, R12, R14); the other three live in the frame, and the quarter
 // rounds are ordered so that a double round swaps only six words with it
-// (12 loads and stores, see DOUBLEROUND), about 16 instructions a byte in
+// (12 loads and stores, see DOUBLEROUND), about 14 instructions a byte in
 // all.
 //
 // Rotates cost nothing: ARM's second operand can be rotated, so each

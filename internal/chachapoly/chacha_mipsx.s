@@ -7,9 +7,12 @@
 // through all twenty rounds; ROTR (MIPS32r2) makes each rotate one
 // instruction, so a quarter round is 12 instructions and a block about
 // 1,100 (17 per byte). No branch or address depends on key, nonce or data.
+// Release 1 cores run ROTR as a shift: chacha_mipsx.go checks with
+// rotrRotates before using any of this.
 //
-// Registers: R1-R16 x0-x15, R17 double-round pairs left, R18 src, R19 dst, R20 blocks
-// left, R21 the initial state, R24 the block counter, R22 and R25 scratch.
+// Registers: R1-R16 x0-x15, R17 double-round pairs left, R18 src, R19 dst,
+// R20 blocks left, R21 the initial state, R24 the block counter, R22 and
+// R25 scratch.
 
 // Unaligned word access: LWL/LWR (Go's MOVWL/MOVWR) and SWL/SWR, the pair
 // ordered by byte order as in runtime/memmove_mipsx.s.
