@@ -17,6 +17,8 @@ const haveAsm = true
 //go:noescape
 func blocksARM(dst, src *byte, nblocks int, state *[16]uint32, unaligned bool)
 
+// blocks is blocksARM, told whether it can use LDM and STM; see
+// chacha_asm.go.
 func blocks(dst, src *byte, nblocks int, state *[16]uint32) {
 	blocksARM(dst, src, nblocks, state, !aligned(dst, src))
 }
@@ -27,6 +29,7 @@ func wordAligned(dst, src *byte) bool {
 	return unalignedWords || aligned(dst, src)
 }
 
+// aligned reports whether dst and src are both word aligned.
 func aligned(dst, src *byte) bool {
 	return (uintptr(unsafe.Pointer(dst))|uintptr(unsafe.Pointer(src)))&3 == 0
 }

@@ -4,12 +4,15 @@ package chachapoly
 
 import "unsafe"
 
-// blocks XORs nblocks 64-byte blocks of src with the ChaCha20 keystream of
+// Each architecture here declares, in chacha_mipsx.go and chacha_arm.go,
+//
+//	func blocks(dst, src *byte, nblocks int, state *[16]uint32)
+//
+// which XORs nblocks 64-byte blocks of src with the ChaCha20 keystream of
 // the initial state (RFC 8439 section 2.3: constants, key, block counter,
-// nonce) into dst; the block counter is state[12] for the first block and
-// counts up (mod 2^32). state is not modified. It is assembly
-// (chacha_mipsx.s, chacha_arm.s) declared per architecture; see
-// wordAligned for what src and dst must be.
+// nonce) into dst, in assembly (chacha_mipsx.s, chacha_arm.s). The block
+// counter is state[12] for the first block and counts up (mod 2^32); state
+// is not modified. wordAligned says where src and dst may be.
 
 // xorKeyStream is ChaCha20 in assembly; see xorKeyStreamGeneric for the
 // contract. Whole blocks go straight from src to dst when the CPU's
