@@ -82,7 +82,13 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		return
 	}
 	counter := recordCounter(b)
-	pl, err := open(s.keys.recv, b, nonce)
+	k := s.keys.Load()
+	if k == nil || counter >= recordLimit {
+		// A session closed a moment ago, or a counter no key may reach.
+		t.stKeyLimit.Add(1)
+		return
+	}
+	pl, err := open(k.recv, b, nonce)
 	if err != nil {
 		t.stAuthFailed.Add(1)
 		return
