@@ -238,6 +238,9 @@ func (t *Transport) accept(vc *vconn) {
 	t.mu.Lock()
 	t.pending--
 	t.mu.Unlock()
+	if err != nil {
+		t.refused(vc.path(), err)
+	}
 	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects
 		// our certificate aborts before it sends its own.

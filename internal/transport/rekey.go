@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"math/rand/v2"
 	"net/netip"
@@ -47,14 +48,15 @@ const (
 
 // rekeyMargin is how long past the interval a session's server waits for
 // its client's rekey before starting one itself: longer than the client's
-// jitter and a handshake on a slow path.
-func rekeyMargin(iv time.Duration) time.Duration { return max(iv/4, 2*time.Second) }
+// jitter and a handshake on a slow path (2.5 s at the 10 s minimum), and
+// short of the hard limit.
+func rekeyMargin(iv time.Duration) time.Duration { return iv / 4 }
 
 // rekeyState is the timer goroutine's account of one session's rekey.
 type rekeyState struct {
 	running atomic.Bool
 	failed  atomic.Bool // the last attempt failed on the network
-	nextTry int64       // nanotime before which no attempt starts; timer goroutine only
+	nextTry atomic.Int64 // nanotime before which no attempt starts
 }
 
 // rekeyAfter is the key age at which a new session's client starts its
@@ -88,9 +90,16 @@ func (t *Transport) checkRekey(s *session, now int64) bool {
 	if sent >= recordLimit/4*3 {
 		due = true // a busy link: well before the AEAD's limit
 	}
-	if !due || running || now < r.nextTry {
+	if !due || running || now < r.nextTry.Load() {
 		return false
 	}
+	return t.startRekey(s, now)
+}
+
+// startRekey checks the peer's certificate again and starts a rekey of s.
+// It reports whether s closed.
+func (t *Transport) startRekey(s *session, now int64) bool {
+	r := &s.rekey
 	// The peer's certificate as a handshake would check it now: an
 	// expired or revoked one ends the session here even if the peer does
 	// not take part in a new handshake.
@@ -105,10 +114,13 @@ func (t *Transport) checkRekey(s *session, now int64) bool {
 		t.mu.Unlock()
 		return false
 	}
+	if !r.running.CompareAndSwap(false, true) {
+		t.mu.Unlock()
+		return false
+	}
 	t.wg.Add(1)
 	t.mu.Unlock()
-	r.running.Store(true)
-	r.nextTry = now + int64(rekeyRetry)
+	r.nextTry.Store(now + int64(rekeyRetry))
 	go t.rekey(s)
 	return false
 }
@@ -137,7 +149,7 @@ func (t *Transport) rekey(s *session) {
 	case errors.Is(err, errBusy):
 		// A handshake on that path is under way already (the peer's own
 		// rekey, or a redial): it makes the new session.
-	case authFailure(err):
+	case authFailure(err) || !t.ownCertValid():
 		t.stRekeyFailures.Add(1)
 		s.close("rekey refused: " + err.Error())
 	default:
@@ -156,6 +168,46 @@ func authFailure(err error) bool {
 	}
 	var a interface{ IsFatalOrCloseNotify() bool }
 	return errors.As(err, &a) && a.IsFatalOrCloseNotify()
+}
+
+// ownCertValid reports whether this node's certificate is valid now. A
+// peer refuses a handshake with one that is not; pion does not always
+// tell the refusal (a fatal alert) from a lost flight.
+func (t *Transport) ownCertValid() bool {
+	c := t.cert.Load()
+	leaf := c.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return false
+		}
+	}
+	now := time.Now()
+	return !now.Before(leaf.NotBefore) && !now.After(leaf.NotAfter)
+}
+
+// refused ends the session on path p, if there is one, after a handshake
+// on that path failed on the peer's certificate: the peer's rekey, which
+// our check of its certificate refused (expired, revoked). Its old
+// session must not live on until our own rekey point. Only a handshake
+// that passed the cookie exchange gets this far, so a spoofed source
+// address cannot end a session.
+func (t *Transport) refused(p path, err error) {
+	if !errors.Is(err, errPeerCertificate) {
+		return
+	}
+	k := p.key()
+	t.mu.Lock()
+	var victims []*session
+	for s := range t.sessions {
+		if s.vc.path().key() == k && s.ready.Load() {
+			victims = append(victims, s)
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range victims {
+		s.close("rekey refused: " + err.Error())
+	}
 }
 
 // errPeerCertificate wraps what Config.Verify said of a peer's
