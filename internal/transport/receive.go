@@ -83,10 +83,15 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 	}
 	counter := recordCounter(b)
 	k := s.keys.Load()
-	if k == nil || counter >= recordLimit {
-		// A session closed a moment ago, or a counter no key may reach.
-		t.stKeyLimit.Add(1)
-		return
+	if k == nil || counter >= recordLimit/8*7 {
+		if k == nil || counter >= recordLimit {
+			// A session closed a moment ago, or a counter no key may reach.
+			t.stKeyLimit.Add(1)
+			return
+		}
+		// The peer's key is wearing out and the peer did not rekey at
+		// three quarters (an older version): the timer goroutine rekeys.
+		s.rekey.worn.Store(true)
 	}
 	pl, err := open(k.recv, b, nonce)
 	if err != nil {

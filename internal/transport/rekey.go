@@ -56,6 +56,7 @@ func rekeyMargin(iv time.Duration) time.Duration { return iv / 4 }
 type rekeyState struct {
 	running atomic.Bool
 	failed  atomic.Bool // the last attempt failed on the network
+	worn    atomic.Bool // the peer's records passed 7/8 of the record limit
 	nextTry atomic.Int64 // nanotime before which no attempt starts
 }
 
@@ -87,7 +88,7 @@ func (t *Transport) checkRekey(s *session, now int64) bool {
 	if !s.client {
 		due = age >= iv+rekeyMargin(iv)
 	}
-	if sent >= recordLimit/4*3 {
+	if sent >= recordLimit/4*3 || r.worn.Load() {
 		due = true // a busy link: well before the AEAD's limit
 	}
 	if !due || running || now < r.nextTry.Load() {

@@ -276,14 +276,17 @@ func TestRekeyReplayAcrossSwitch(t *testing.T) {
 func TestRekeyRecordLimit(t *testing.T) {
 	checkGoroutines(t)
 	saved := recordLimit
-	recordLimit = 2000
+	// 3000 records, at one a millisecond, take longer than
+	// simultaneousWindow: a rekey sooner after the handshake would look
+	// like both ends dialling at once (onHello).
+	recordLimit = 4000
 	t.Cleanup(func() { recordLimit = saved })
 	rp := &rekeyPair{interval: time.Hour}
 	startRekeyPair(t, rp)
 
 	stop := make(chan struct{})
 	ab := stream(rp.a, rp.pa, time.Millisecond, stop)
-	waitFor(t, 15*time.Second, "two rekeys", func() bool { return rp.a.t.Stats().Rekeys >= 2 })
+	waitFor(t, 20*time.Second, "two rekeys", func() bool { return rp.a.t.Stats().Rekeys >= 2 })
 	close(stop)
 	sent := <-ab
 	time.Sleep(200 * time.Millisecond)
