@@ -55,8 +55,8 @@ func rekeyMargin(iv time.Duration) time.Duration { return iv / 4 }
 // rekeyState is the timer goroutine's account of one session's rekey.
 type rekeyState struct {
 	running atomic.Bool
-	failed  atomic.Bool // the last attempt failed on the network
-	worn    atomic.Bool // the peer's records passed 7/8 of the record limit
+	failed  atomic.Bool  // the last attempt failed on the network
+	worn    atomic.Bool  // the peer's records passed 7/8 of the record limit
 	nextTry atomic.Int64 // nanotime before which no attempt starts
 }
 

@@ -65,17 +65,17 @@ type Config struct {
 	// Verify checks a peer's certificate chain against the group CA and
 	// says who it is. It is the whole check: errors reject the handshake
 	// and are logged as the reason.
-	Verify      func(rawCerts [][]byte) (Identity, error)
-	Self        Identity      // this node, to refuse links to itself
-	Version     string        // software version, sent in Hello
-	Keepalive   time.Duration // keepalive interval on idle sessions (default 5 s)
+	Verify    func(rawCerts [][]byte) (Identity, error)
+	Self      Identity      // this node, to refuse links to itself
+	Version   string        // software version, sent in Hello
+	Keepalive time.Duration // keepalive interval on idle sessions (default 5 s)
 	// RekeyInterval is the longest a data channel key lives: a new
 	// handshake replaces every session this often (default 120 s;
 	// rekey.go).
 	RekeyInterval time.Duration
-	UnderlayMTU int           // MTU between members (default 1500)
-	MaxFrame    int           // largest Ethernet frame carried (default 1518)
-	Logger      *slog.Logger
+	UnderlayMTU   int // MTU between members (default 1500)
+	MaxFrame      int // largest Ethernet frame carried (default 1518)
+	Logger        *slog.Logger
 
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
