@@ -127,7 +127,7 @@ func TestRekeyLive(t *testing.T) {
 
 	_, got := longestGap(ping.Log(), pings, gap)
 	lost := pings - int(got*pings+0.5)
-	t.Logf("ping every 50 ms for 40 s: %d of %d lost", lost, pings)
+	t.Logf("ping every 50 ms for 40 s: %d of %d lost (path %s)", lost, pings, a.peerPath(t, b.name))
 	if lost != 0 {
 		t.Errorf("%d pings lost:\n%s", lost, lastLines(ping.Log(), 5))
 	}
