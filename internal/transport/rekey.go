@@ -40,7 +40,10 @@ const (
 	// interval early, so that a lighthouse's sessions, most made at its
 	// start, do not all rekey in the same second.
 	rekeyJitter = 20
-	// rekeyRetry spaces the attempts after a rekey failed on the network.
+	// rekeyRetry bounds one rekey handshake and spaces the attempts after
+	// one failed on the network: a handshake with a retransmission or two,
+	// and three or four tries before the key gets too old (at the 10 s
+	// minimum interval, two).
 	rekeyRetry = 5 * time.Second
 	// rekeyHard: a key older than this many intervals ends its session.
 	rekeyHard = 2
@@ -51,6 +54,10 @@ const (
 // jitter and a handshake on a slow path (2.5 s at the 10 s minimum), and
 // short of the hard limit.
 func rekeyMargin(iv time.Duration) time.Duration { return iv / 4 }
+
+// rekeyWait is rekeyRetry, shorter for intervals below the UCI minimum
+// (tests).
+func rekeyWait(iv time.Duration) time.Duration { return min(rekeyRetry, iv/2) }
 
 // rekeyState is the timer goroutine's account of one session's rekey.
 type rekeyState struct {
@@ -121,7 +128,7 @@ func (t *Transport) startRekey(s *session, now int64) bool {
 	}
 	t.wg.Add(1)
 	t.mu.Unlock()
-	r.nextTry.Store(now + int64(rekeyRetry))
+	r.nextTry.Store(now + int64(rekeyWait(t.cfg.RekeyInterval)))
 	go t.rekey(s)
 	return false
 }
@@ -136,9 +143,30 @@ func (t *Transport) rekey(s *session) {
 	if f := s.fallback.Load(); f != nil {
 		fb = *f
 	}
-	ctx, cancel := context.WithTimeout(t.ctx, handshakeTimeout)
+	ctx, cancel := context.WithTimeout(t.ctx, rekeyWait(t.cfg.RekeyInterval))
+	// A session that closes meanwhile (dead peer, too old a key) needs no
+	// new keys: the daemon's dialling makes a new session.
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	ns, err := t.dialSession(ctx, p, fb)
 	cancel()
+	if err != nil && t.ctx.Err() == nil && !errors.Is(err, errBusy) && (authFailure(err) || !t.ownCertValid()) {
+		// Refused: the peer's certificate, or ours, is no longer good.
+		// (The peer may have ended the session already.)
+		t.stRekeyFailures.Add(1)
+		s.close("rekey refused: " + err.Error())
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
 	switch {
 	case err == nil && ns.id.NodeID != s.id.NodeID:
 		// Another member holds the path now (an address reused).
@@ -150,13 +178,10 @@ func (t *Transport) rekey(s *session) {
 	case errors.Is(err, errBusy):
 		// A handshake on that path is under way already (the peer's own
 		// rekey, or a redial): it makes the new session.
-	case authFailure(err) || !t.ownCertValid():
-		t.stRekeyFailures.Add(1)
-		s.close("rekey refused: " + err.Error())
 	default:
 		t.stRekeyFailures.Add(1)
 		s.rekey.failed.Store(true)
-		t.log.Debug("rekey failed, trying again", append(s.logAttrs(), "err", err, "in", rekeyRetry)...)
+		t.log.Debug("rekey failed, trying again", append(s.logAttrs(), "err", err, "in", rekeyWait(t.cfg.RekeyInterval))...)
 	}
 }
 

@@ -248,9 +248,12 @@ func TestRekeyReplayAcrossSwitch(t *testing.T) {
 	}
 	rp.b.t.mu.Unlock()
 	waitFor(t, retireGrace+2*time.Second, "the old sessions' end", func() bool {
-		rp.b.t.mu.Lock()
-		defer rp.b.t.mu.Unlock()
-		return len(rp.b.t.sessions) == 1
+		one := func(tr *Transport) bool {
+			tr.mu.Lock()
+			defer tr.mu.Unlock()
+			return len(tr.sessions) == 1
+		}
+		return one(rp.a.t) && one(rp.b.t)
 	})
 	if bOld == nil || bOld.keys.Load() != nil || old.keys.Load() != nil {
 		t.Fatal("an old session keeps its keys after the overlap")
@@ -386,5 +389,86 @@ func TestRekeyExpiredCertificate(t *testing.T) {
 				t.Error("a session with an expired certificate came up again")
 			}
 		})
+	}
+}
+
+// TestRekeyRelayed: a session through a relay rekeys through the same
+// relay, keeps its relayed fallback, and loses nothing meanwhile.
+func TestRekeyRelayed(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New()
+	ca := newTestCA(t, "home")
+	every := func(d time.Duration) func(*Config) { return func(c *Config) { c.RekeyInterval = d } }
+	l := startNodeWith(t, n, ca, "lh", "10.0.0.100:6464", time.Second, func(c *Config) {
+		c.Relay, c.Lighthouse, c.RekeyInterval = true, true, time.Hour
+	})
+	a := startNodeWith(t, n, ca, "a", "10.0.0.1:6464", time.Second, every(time.Second))
+	b := startNodeWith(t, n, ca, "b", "10.0.0.2:6464", time.Second, every(time.Second))
+	n.Block(a.addr.Addr(), b.addr.Addr(), true)
+	a.t.Maintain(context.Background(), l.addr.String())
+	b.t.Maintain(context.Background(), l.addr.String())
+	la := a.waitUp(t, "lh", 5*time.Second)
+	b.waitUp(t, "lh", 5*time.Second)
+	pb, err := a.t.ConnectVia(context.Background(), la, testNodeID("b"))
+	if err != nil {
+		t.Fatalf("connect via relay: %v\n%s", err, a.logs)
+	}
+	pa := b.waitUp(t, "a", 5*time.Second)
+	first := pb.active.Load()
+
+	stop := make(chan struct{})
+	ab := stream(a, pb, 10*time.Millisecond, stop)
+	ba := stream(b, pa, 10*time.Millisecond, stop)
+	seen := map[*session]bool{}
+	waitFor(t, 10*time.Second, "two rekeys of the relayed session", func() bool {
+		seen[pb.active.Load()] = true
+		return len(seen) >= 3
+	})
+	close(stop)
+	nab, nba := <-ab, <-ba
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range []struct {
+		name string
+		to   *node
+		sent uint64
+	}{{"a->b", b, nab}, {"b->a", a, nba}} {
+		got := c.to.seqs()
+		lost := 0
+		for i := uint64(0); i < c.sent; i++ {
+			if got[i] != 1 {
+				lost++
+			}
+		}
+		if lost > 0 {
+			t.Errorf("%s: %d of %d frames lost or doubled", c.name, lost, c.sent)
+		}
+	}
+	for _, p := range []*Peer{pb, pa} {
+		s := p.active.Load()
+		if s == first || !s.vc.path().relayed() || s.fallback.Load() == nil {
+			t.Errorf("after the rekeys: a new session %v, path %v, fallback %v", s != first, s.vc.path(), s.fallback.Load())
+		}
+	}
+	if l.t.Stats().Relayed == 0 {
+		t.Error("the relay relayed nothing")
+	}
+}
+
+// TestRekeyHardLimit: a rekey lost on the network is counted as a
+// failure, and a key that gets rekeyHard intervals old without one ends
+// its session, before dead-peer detection would.
+func TestRekeyHardLimit(t *testing.T) {
+	checkGoroutines(t)
+	rp := &rekeyPair{interval: time.Second}
+	startRekeyPair(t, rp)
+	rp.n.Block(rp.a.addr.Addr(), rp.b.addr.Addr(), true)
+	up := time.Now()
+	waitFor(t, 4*time.Second, "the session's end", func() bool { return !rp.pa.Up() })
+	t.Logf("session ended %v after the network went", time.Since(up).Round(time.Millisecond))
+	if !strings.Contains(rp.a.logs.String(), "key expired") {
+		t.Errorf("a's log does not say the key expired:\n%s", rp.a.logs)
+	}
+	if rp.a.t.Stats().RekeyFailures == 0 {
+		t.Error("no rekey failure counted")
 	}
 }
