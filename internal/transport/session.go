@@ -200,6 +200,9 @@ func (s *session) takeOver(buf []byte) bool {
 	var ctl *ctlChannel
 	if serr == nil {
 		ctl, serr = newCtlChannel(snap)
+		// The record keys are derived; the master secret they came from
+		// must not linger in memory (old keys are erased, rekey.go).
+		clear(snap.MasterSecret)
 	}
 	if serr != nil {
 		s.t.log.Debug("control channel stays with pion", "peer", s.id.Name, "err", serr)
@@ -253,6 +256,7 @@ func (s *session) takeOver(buf []byte) bool {
 	_ = conn.Close()
 	if last, ok := conn.ConnectionState(); ok {
 		if snap, err := snapshot(last); err == nil {
+			clear(snap.MasterSecret)
 			ctl.seq = max(ctl.seq, snap.SequenceNumber)
 			ctl.replay = newCtlReplay(max(snap.RemoteSequenceNumber, ctl.replay.next))
 		}
