@@ -119,7 +119,7 @@ func stream(from *node, to *Peer, gap time.Duration, stop <-chan struct{}) <-cha
 	return out
 }
 
-// TestRekeyNoLoss: a steady stream both ways through several rekeys loses
+// TestRekeyNoLoss: a steady stream both ways through rekeys loses
 // no frame and delivers none twice; the peer never goes down; each rekey
 // is counted on both ends; the key age restarts; a renewed certificate is
 // what the next rekey's session carries; old sessions close and drop
@@ -133,11 +133,11 @@ func TestRekeyNoLoss(t *testing.T) {
 	stop := make(chan struct{})
 	ab := stream(rp.a, rp.pa, 5*time.Millisecond, stop)
 	ba := stream(rp.b, rp.pb, 5*time.Millisecond, stop)
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	// A renewed certificate: the next rekey presents it.
 	renewed := rp.ca.issue(t, "a")
 	rp.a.t.SetCertificate(renewed)
-	time.Sleep(2000 * time.Millisecond)
+	time.Sleep(1700 * time.Millisecond)
 	close(stop)
 	nab, nba := <-ab, <-ba
 	time.Sleep(200 * time.Millisecond) // the last frames land
@@ -159,14 +159,14 @@ func TestRekeyNoLoss(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d frames sent, %d lost, %d twice", c.name, c.sent, lost, dup)
-		if lost > 0 || dup > 0 || c.sent < 500 {
+		if lost > 0 || dup > 0 || c.sent < 300 {
 			t.Errorf("%s: %d sent, %d lost, %d delivered twice", c.name, c.sent, lost, dup)
 		}
 	}
 	sa, sb := rp.a.t.Stats(), rp.b.t.Stats()
 	t.Logf("rekeys: a %d, b %d; failures a %d, b %d", sa.Rekeys, sb.Rekeys, sa.RekeyFailures, sb.RekeyFailures)
-	if sa.Rekeys < 3 || sb.Rekeys < 3 {
-		t.Errorf("rekeys counted: a %d, b %d, want >= 3 each", sa.Rekeys, sb.Rekeys)
+	if sa.Rekeys < 2 || sb.Rekeys < 2 {
+		t.Errorf("rekeys counted: a %d, b %d, want >= 2 each", sa.Rekeys, sb.Rekeys)
 	}
 	if sa.RekeyFailures != 0 || sb.RekeyFailures != 0 || sa.AuthFailed != 0 || sb.AuthFailed != 0 {
 		t.Errorf("failures: %+v / %+v", sa, sb)
@@ -289,7 +289,7 @@ func TestRekeyRecordLimit(t *testing.T) {
 
 	stop := make(chan struct{})
 	ab := stream(rp.a, rp.pa, time.Millisecond, stop)
-	waitFor(t, 20*time.Second, "two rekeys", func() bool { return rp.a.t.Stats().Rekeys >= 2 })
+	waitFor(t, 20*time.Second, "a rekey", func() bool { return rp.a.t.Stats().Rekeys >= 1 })
 	close(stop)
 	sent := <-ab
 	time.Sleep(200 * time.Millisecond)
