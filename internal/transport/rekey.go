@@ -52,7 +52,10 @@ const (
 // rekeyMargin is how long past the interval a session's server waits for
 // its client's rekey before starting one itself: longer than the client's
 // jitter and a handshake on a slow path (2.5 s at the 10 s minimum), and
-// short of the hard limit.
+// short of the hard limit. The server's rekey swaps the roles; it must
+// come later than simultaneousWindow after the session began, or onHello
+// would take it for both ends dialling at once (intervals of 10 s and
+// more make sure).
 func rekeyMargin(iv time.Duration) time.Duration { return iv / 4 }
 
 // rekeyWait is rekeyRetry, shorter for intervals below the UCI minimum

@@ -472,3 +472,26 @@ func TestRekeyHardLimit(t *testing.T) {
 		t.Error("no rekey failure counted")
 	}
 }
+
+// TestRekeyByServer: when the client of a session does not rekey (an
+// older version, here one with a long interval), the server does, a
+// margin after the interval. (2 s: a new session with the roles swapped
+// sooner than simultaneousWindow after the old one would be taken for
+// both ends dialling at once.)
+func TestRekeyByServer(t *testing.T) {
+	checkGoroutines(t)
+	rp := &rekeyPair{interval: 2 * time.Second, modA: func(c *Config) { c.RekeyInterval = time.Hour }}
+	startRekeyPair(t, rp)
+	first := rp.pb.active.Load()
+	if first.client {
+		t.Fatal("b dialled")
+	}
+	start := time.Now()
+	waitFor(t, 4*time.Second, "b's rekey", func() bool { s := rp.pb.active.Load(); return s != nil && s != first && s.client })
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("b rekeyed after %v, before its interval and margin", took)
+	}
+	if rp.a.t.Stats().Rekeys != 1 || rp.b.t.Stats().Rekeys != 1 || rp.downs.Load() != 0 {
+		t.Errorf("rekeys a %d, b %d; %d peers down", rp.a.t.Stats().Rekeys, rp.b.t.Stats().Rekeys, rp.downs.Load())
+	}
+}
