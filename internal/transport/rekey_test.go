@@ -495,3 +495,26 @@ func TestRekeyByServer(t *testing.T) {
 		t.Errorf("rekeys a %d, b %d; %d peers down", rp.a.t.Stats().Rekeys, rp.b.t.Stats().Rekeys, rp.downs.Load())
 	}
 }
+
+// TestDataAEADCopiesKey: deriveKeys zeroes the exported keying material
+// once the AEADs are made, so an AEAD must keep its own copy of the key.
+func TestDataAEADCopiesKey(t *testing.T) {
+	for _, name := range []string{CipherAESGCM, CipherChaCha20} {
+		t.Run(name, func(t *testing.T) {
+			key := make([]byte, 32)
+			for i := range key {
+				key[i] = byte(i + 1)
+			}
+			aead, err := NewDataAEAD(name, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nonce := make([]byte, aead.NonceSize())
+			before := aead.Seal(nil, nonce, []byte("frame"), nil)
+			clear(key)
+			if after := aead.Seal(nil, nonce, []byte("frame"), nil); string(after) != string(before) {
+				t.Fatal("the AEAD uses the caller's key bytes, which deriveKeys zeroes")
+			}
+		})
+	}
+}
