@@ -44,4 +44,7 @@ type Peer struct {
 	Since         time.Time `json:"since"`
 	LastHandshake time.Time `json:"last_handshake"`
 	Cipher        string    `json:"cipher,omitempty"`
+	// KeyAgeSec is the age of the link's data channel key in seconds
+	// (since its last handshake: a rekey restarts it); nil when down.
+	KeyAgeSec *int64 `json:"key_age_s,omitempty"`
 }

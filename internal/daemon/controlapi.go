@@ -214,6 +214,9 @@ func (d *Daemon) controlStatus() control.Status {
 		"dropped_malformed":       st.Transport.BadPayload,
 		"dropped_no_session":      st.Transport.NoSession,
 		"dropped_handshake_limit": st.Transport.HandshakeLimit,
+		"dropped_key_limit":       st.Transport.KeyLimit,
+		"rekeys":                  st.Transport.Rekeys,
+		"rekey_failures":          st.Transport.RekeyFailures,
 		"send_errors":             st.Transport.SendErrors,
 		"guard_dhcpv4_out":        st.GuardsOut.DroppedDHCPv4,
 		"guard_dhcpv6_out":        st.GuardsOut.DroppedDHCPv6,
@@ -278,6 +281,10 @@ func (d *Daemon) controlPeers() []control.Peer {
 			Since:         p.Since,
 			LastHandshake: p.LastHandshake,
 			Cipher:        p.Cipher,
+		}
+		if p.State == "up" {
+			age := int64(p.KeyAge.Seconds())
+			cp.KeyAgeSec = &age
 		}
 		if p.Address.IsValid() {
 			cp.Address = p.Address.String()

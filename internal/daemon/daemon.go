@@ -174,16 +174,19 @@ func (d *Daemon) startMemberLocked() error {
 			return transport.Identity{NodeID: id.NodeID, Name: id.Name, Address: id.Address, Pool: id.Pool,
 				CertDER: bytes.Clone(raw[0]), Serial: leaf.SerialNumber}, nil
 		},
-		Self:        transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
-		Version:     d.opts.Version,
-		Keepalive:   cfg.Keepalive,
-		UnderlayMTU: cfg.UnderlayMTU,
-		MaxFrame:    maxFrame,
-		Logger:      d.log,
-		OnFrame:     m.sw.receive,
-		OnFlood:     m.sw.receiveFlood,
-		OnFlush:     m.sw.flushGRO,
-		OnNewPeer:   m.sw.newPeerState,
+		Self:      transport.Identity{NodeID: st.NodeID, Name: st.NodeName, Address: st.Address},
+		Version:   d.opts.Version,
+		Keepalive: cfg.Keepalive,
+		// RekeyInterval: the transport's own default when the option is
+		// unset (a Config built in code, not read from UCI).
+		RekeyInterval: cfg.RekeyInterval,
+		UnderlayMTU:   cfg.UnderlayMTU,
+		MaxFrame:      maxFrame,
+		Logger:        d.log,
+		OnFrame:       m.sw.receive,
+		OnFlood:       m.sw.receiveFlood,
+		OnFlush:       m.sw.flushGRO,
+		OnNewPeer:     m.sw.newPeerState,
 		OnPeerUp: func(p *transport.Peer) {
 			d.onPeerUp(p)
 			m.disc.peerUp(p)
@@ -417,6 +420,9 @@ func (d *Daemon) apply(cfg ipopconf.Config) {
 	}
 	if cfg.Keepalive != old.Keepalive || cfg.MACAging != old.MACAging {
 		restart = append(restart, "keepalive/mac_aging")
+	}
+	if cfg.RekeyInterval != old.RekeyInterval {
+		restart = append(restart, "rekey_interval")
 	}
 	if cfg.ControlSocket != old.ControlSocket {
 		restart = append(restart, "control_socket")

@@ -71,6 +71,7 @@ func snapshot(st dtls.State) (dtlsSnapshot, error) {
 	if err != nil {
 		return dtlsSnapshot{}, fmt.Errorf("export DTLS state: %w", err)
 	}
+	defer clear(b) // it holds the master secret
 	var s dtlsSnapshot
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return dtlsSnapshot{}, fmt.Errorf("decode DTLS state: %w", err)

@@ -44,6 +44,16 @@ func (t *Transport) connect(ctx context.Context, ep path) (*Peer, error) {
 
 // connectFallback is connect for a session whose relayed fallback is fb.
 func (t *Transport) connectFallback(ctx context.Context, ep, fb path) (*Peer, error) {
+	s, err := t.dialSession(ctx, ep, fb)
+	if err != nil {
+		return nil, err
+	}
+	return s.peer, nil
+}
+
+// dialSession makes a session as client on path ep and waits for the
+// peer's Hello.
+func (t *Transport) dialSession(ctx context.Context, ep, fb path) (*session, error) {
 	vc := newVconn(t, ep, true)
 	t.mu.Lock()
 	if t.closed {
@@ -75,7 +85,7 @@ func (t *Transport) connectFallback(ctx context.Context, ep, fb path) (*Peer, er
 		return nil, fmt.Errorf("no hello from %s", ep)
 	case <-s.readyCh():
 	}
-	return s.peer, nil
+	return s, nil
 }
 
 // Maintain keeps a link to a configured endpoint ("host:port") until ctx

@@ -9,6 +9,11 @@
 // (the cipher the handshake negotiated: ChaCha20-Poly1305 or AES-GCM), a
 // 2048-record replay window, and nothing allocated per record.
 //
+// A data channel key lives at most Config.RekeyInterval (120 s by
+// default) and seals at most 2^24 records: then a fresh handshake on the
+// link's path replaces the session, both keys overlap for a moment, and
+// the old ones are dropped (rekey.go).
+//
 // # Datagram kinds
 //
 // The first byte of a datagram tells its kind (RFC 7983 ranges; see
@@ -55,6 +60,7 @@
 //  4. after each read, Config.OnFlush (the switch writes what it glued).
 //
 // Each DTLS session has one goroutine reading its control messages; one
-// timer goroutine sends keepalives and pings and closes silent sessions;
+// timer goroutine sends keepalives and pings, starts rekeys (one goroutine
+// per rekey in progress) and closes silent sessions;
 // one goroutine per configured endpoint keeps a link to it.
 package transport

@@ -67,6 +67,7 @@ type PeerStatus struct {
 	Since         time.Time // when the current state began
 	LastHandshake time.Time
 	Cipher        string
+	KeyAge        time.Duration // age of the active session's data channel key (since its handshake)
 }
 
 // Status returns a snapshot of the peer.
@@ -100,6 +101,7 @@ func (p *Peer) Status() PeerStatus {
 			st.Endpoint = pa.addr
 		}
 		st.Cipher = s.cipher
+		st.KeyAge = time.Duration(s.t.now() - s.created)
 	}
 	return st
 }

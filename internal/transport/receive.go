@@ -82,7 +82,18 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 		return
 	}
 	counter := recordCounter(b)
-	pl, err := open(s.keys.recv, b, nonce)
+	k := s.keys.Load()
+	if k == nil || counter >= recordLimit/8*7 {
+		if k == nil || counter >= recordLimit {
+			// A session closed a moment ago, or a counter no key may reach.
+			t.stKeyLimit.Add(1)
+			return
+		}
+		// The peer's key is wearing out and the peer did not rekey at
+		// three quarters (an older version): the timer goroutine rekeys.
+		s.rekey.worn.Store(true)
+	}
+	pl, err := open(k.recv, b, nonce)
 	if err != nil {
 		t.stAuthFailed.Add(1)
 		return
@@ -232,6 +243,9 @@ func (t *Transport) accept(vc *vconn) {
 	t.mu.Lock()
 	t.pending--
 	t.mu.Unlock()
+	if err != nil {
+		t.refused(vc.path(), err)
+	}
 	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects
 		// our certificate aborts before it sends its own.

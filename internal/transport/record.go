@@ -42,10 +42,13 @@ const (
 	fragFlags     = fragMore | fragReflect | fragReflected
 )
 
-// maxCounter is where a session stops sending: far below 2^64 so the
-// nonce never repeats, and in practice never reached (a new handshake
-// replaces sessions long before).
-const maxCounter = 1 << 60
+// recordLimit is how many records one key may seal: the AEAD usage limit
+// TLS 1.3 sets for AES-GCM (2^24.5 full-size records) rounded down, which
+// holds for ChaCha20-Poly1305 too. A session asks for a new key at three
+// quarters of it (rekey.go); at the limit it seals nothing more, and a
+// record that claims a counter at or past it is refused unopened. A
+// variable so that tests can lower it.
+var recordLimit uint64 = 1 << 24
 
 // keys holds the two directions of a session's data channel.
 type keys struct {
@@ -62,6 +65,9 @@ func deriveKeys(state dtls.State, client bool) (keys, error) {
 	if err != nil {
 		return keys{}, fmt.Errorf("export keying material: %w", err)
 	}
+	// The AEADs keep their own copies (key schedules); these bytes must not
+	// outlive the call in memory that a later look at the router could read.
+	defer clear(ekm)
 	clientKey, serverKey := ekm[:32], ekm[32:]
 	var name string
 	switch state.CipherSuiteID {

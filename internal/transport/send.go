@@ -31,14 +31,19 @@ func (t *Transport) sendRecord(s *session, pb *packetBuf, n int) error {
 }
 
 func (t *Transport) sendRecordOn(s *session, pb *packetBuf, n int, p path) error {
+	k := s.keys.Load()
+	if k == nil {
+		return ErrNotReady // closed a moment ago
+	}
 	c := s.sendCounter.Add(1) - 1
-	if c >= maxCounter {
-		go s.close("record counter exhausted")
+	if c >= recordLimit {
+		// The key is used up; its rekey is on the way (rekey.go).
+		t.stKeyLimit.Add(1)
 		return ErrNotReady
 	}
 	rec := pb.b[relayHeaderLen:]
 	putHeader(rec, s.remoteIndex.Load(), c)
-	m := seal(s.keys.send, rec, n, &pb.nonce)
+	m := seal(k.send, rec, n, &pb.nonce)
 	s.lastSend.Store(t.now())
 	if err := t.writeRecord(pb.b[:relayHeaderLen+m], p); err != nil {
 		t.stSendErrors.Add(1)

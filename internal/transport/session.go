@@ -28,13 +28,17 @@ type session struct {
 	id         Identity
 	client     bool // we sent the ClientHello
 	localIndex uint32
-	keys       keys
 	cipher     string
-	created    int64         // nanotime
+	created    int64         // nanotime the handshake ended: the key's age counts from it
+	rekeyAfter int64         // key age at which the client starts a rekey (jittered; rekey.go)
 	done       chan struct{} // closed when the session closes
 	readyC     chan struct{} // closed when the peer's Hello arrived
 	readyOnce  sync.Once
 
+	// keys is the data channel's AEADs, cleared when the session closes so
+	// that nothing keeps the old key alive once a rekey retired it: a
+	// record for the session after that is dropped.
+	keys        atomic.Pointer[keys]
 	remoteIndex atomic.Uint32
 	ready       atomic.Bool // the peer's Hello arrived: we can send data
 	sendCounter atomic.Uint64
@@ -55,6 +59,9 @@ type session struct {
 	// quiet is the timer goroutine's account of the session's silence
 	// (redial.go).
 	quiet quietState
+	// rekey is the timer goroutine's account of the session's rekeys
+	// (rekey.go).
+	rekey rekeyState
 
 	// Used only by the socket reader goroutine.
 	replay replayWindow
@@ -193,6 +200,9 @@ func (s *session) takeOver(buf []byte) bool {
 	var ctl *ctlChannel
 	if serr == nil {
 		ctl, serr = newCtlChannel(snap)
+		// The record keys are derived; the master secret they came from
+		// must not linger in memory (old keys are erased, rekey.go).
+		clear(snap.MasterSecret)
 	}
 	if serr != nil {
 		s.t.log.Debug("control channel stays with pion", "peer", s.id.Name, "err", serr)
@@ -246,6 +256,7 @@ func (s *session) takeOver(buf []byte) bool {
 	_ = conn.Close()
 	if last, ok := conn.ConnectionState(); ok {
 		if snap, err := snapshot(last); err == nil {
+			clear(snap.MasterSecret)
 			ctl.seq = max(ctl.seq, snap.SequenceNumber)
 			ctl.replay = newCtlReplay(max(snap.RemoteSequenceNumber, ctl.replay.next))
 		}
@@ -408,6 +419,9 @@ func (s *session) close(reason string) {
 		s.closeReason = reason
 		s.mu.Unlock()
 		s.t.removeSession(s, reason)
+		// The keys go: a sender that loaded them a moment ago finishes
+		// its record, nothing seals or opens with them after.
+		s.keys.Store(nil)
 		close(s.done)
 		s.ctlMu.Lock()
 		conn, ctl := s.conn, s.ctl

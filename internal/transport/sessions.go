@@ -45,10 +45,18 @@ func (t *Transport) onHello(s *session, h *wire.Hello) {
 	// Otherwise the newer session wins: the peer restarted (new instance)
 	// or made a new handshake on purpose (rekey, path change).
 	wasDown := old == nil
+	// A rekey: the same peer instance, a new handshake (redial.go's new
+	// handshakes with a silent peer that was only slow count too).
+	rekeyed := false
 	if keep {
 		p.active.Store(s)
 		if old != nil && old != s {
 			old.retireAt.Store(t.now() + int64(retireGrace))
+			s.inheritLocked(old)
+			if old.instance() == h.Instance {
+				rekeyed = true
+				t.stRekeys.Add(1)
+			}
 		}
 		p.mu.Lock()
 		if wasDown {
@@ -61,8 +69,14 @@ func (t *Transport) onHello(s *session, h *wire.Hello) {
 	}
 	t.mu.Unlock()
 
-	if keep {
+	switch {
+	case rekeyed:
+		// Every rekey interval for every session: not for the log.
+		t.log.Debug("session rekeyed", append(s.logAttrs(), "cipher", s.cipher, "client", s.client)...)
+	case keep:
 		t.log.Info("peer session up", append(s.logAttrs(), "cipher", s.cipher, "client", s.client)...)
+	}
+	if keep {
 		if wasDown && t.cfg.OnPeerUp != nil {
 			t.cfg.OnPeerUp(p)
 		}
@@ -197,6 +211,9 @@ func (t *Transport) timerLoop() {
 				}
 			}
 			if s.retireAt.Load() == 0 {
+				if t.checkRekey(s, now) {
+					continue
+				}
 				t.checkQuiet(s, now)
 			}
 			if now-s.lastSend.Load() >= keepalive {

@@ -65,13 +65,17 @@ type Config struct {
 	// Verify checks a peer's certificate chain against the group CA and
 	// says who it is. It is the whole check: errors reject the handshake
 	// and are logged as the reason.
-	Verify      func(rawCerts [][]byte) (Identity, error)
-	Self        Identity      // this node, to refuse links to itself
-	Version     string        // software version, sent in Hello
-	Keepalive   time.Duration // keepalive interval on idle sessions (default 5 s)
-	UnderlayMTU int           // MTU between members (default 1500)
-	MaxFrame    int           // largest Ethernet frame carried (default 1518)
-	Logger      *slog.Logger
+	Verify    func(rawCerts [][]byte) (Identity, error)
+	Self      Identity      // this node, to refuse links to itself
+	Version   string        // software version, sent in Hello
+	Keepalive time.Duration // keepalive interval on idle sessions (default 5 s)
+	// RekeyInterval is the longest a data channel key lives: a new
+	// handshake replaces every session this often (default 120 s;
+	// rekey.go).
+	RekeyInterval time.Duration
+	UnderlayMTU   int // MTU between members (default 1500)
+	MaxFrame      int // largest Ethernet frame carried (default 1518)
+	Logger        *slog.Logger
 
 	// OnFrame receives every frame from a peer. It runs on the socket
 	// reader goroutine; frame is valid only during the call.
@@ -154,6 +158,9 @@ type Stats struct {
 	Relayed        uint64 // datagrams this member relayed for others
 	RelayDropped   uint64 // relay envelopes refused (unknown sender or destination)
 	PathRefused    uint64 // packets and path changes refused: the address is on the overlay itself
+	KeyLimit       uint64 // data records not sealed or refused: the key's record limit, or a key just erased
+	Rekeys         uint64 // sessions replaced by a newer one with the same peer instance (rekey.go)
+	RekeyFailures  uint64 // rekey handshakes that failed
 }
 
 // Transport is a member's socket and its sessions with peers.
@@ -179,6 +186,7 @@ type Transport struct {
 	stUnknownIndex, stAuthFailed, stReplayed, stBadPayload atomic.Uint64
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
 	stRelayed, stRelayDropped, stPathRefused               atomic.Uint64
+	stKeyLimit, stRekeys, stRekeyFailures                  atomic.Uint64
 
 	// idxMu guards byIndex; separate from mu so the receive path takes only
 	// a read lock.
@@ -230,6 +238,9 @@ func New(cfg Config) (*Transport, error) {
 	}
 	if cfg.Keepalive <= 0 {
 		cfg.Keepalive = 5 * time.Second
+	}
+	if cfg.RekeyInterval <= 0 {
+		cfg.RekeyInterval = DefaultRekeyInterval
 	}
 	if cfg.UnderlayMTU == 0 {
 		cfg.UnderlayMTU = 1500
@@ -370,6 +381,9 @@ func (t *Transport) Stats() Stats {
 		Relayed:        t.stRelayed.Load(),
 		RelayDropped:   t.stRelayDropped.Load(),
 		PathRefused:    t.stPathRefused.Load(),
+		KeyLimit:       t.stKeyLimit.Load(),
+		Rekeys:         t.stRekeys.Load(),
+		RekeyFailures:  t.stRekeyFailures.Load(),
 	}
 }
 
@@ -426,7 +440,7 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 						return nil
 					}
 				}
-				return err
+				return fmt.Errorf("%w: %w", errPeerCertificate, err)
 			}
 			if got.NodeID == t.cfg.Self.NodeID {
 				return ErrSelf
@@ -434,6 +448,10 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 			*id = got
 			return nil
 		},
+		// No SessionStore: every handshake, rekeys included, is a full
+		// one with fresh ECDHE keys and both certificates checked. A
+		// resumed session would take its keys from an old master secret,
+		// which a rekey must never do.
 		CipherSuites:          t.suites,
 		ExtendedMasterSecret:  dtls.RequireExtendedMasterSecret,
 		ConnectionIDGenerator: vc.generateCID,
@@ -519,19 +537,26 @@ func (t *Transport) handshakeCtx(ctx context.Context, vc *vconn, fb path) (*sess
 	}
 	now := t.now()
 	s := &session{
-		t:       t,
-		vc:      vc,
-		conn:    conn,
-		id:      id,
-		client:  vc.client,
-		keys:    ks,
-		cipher:  state.CipherSuiteID.String(),
-		created: now,
-		done:    make(chan struct{}),
-		readyC:  make(chan struct{}),
+		t:          t,
+		vc:         vc,
+		conn:       conn,
+		id:         id,
+		client:     vc.client,
+		cipher:     state.CipherSuiteID.String(),
+		created:    now,
+		rekeyAfter: t.rekeyAfter(),
+		done:       make(chan struct{}),
+		readyC:     make(chan struct{}),
 	}
+	s.keys.Store(&ks)
 	s.lastRecv.Store(now)
 	s.lastSend.Store(now)
+	if !vc.path().relayed() {
+		// The handshake just crossed the direct path: it works (a redial
+		// or rekey that keeps a relayed fallback must not fall back on it
+		// before its first record).
+		s.lastDirect.Store(now)
+	}
 	if p := vc.path(); p.relayed() {
 		s.fallback.Store(&p)
 	} else if fb.relayed() {

@@ -159,7 +159,7 @@ func TestReplayAndForgeryDropped(t *testing.T) {
 	copy(rb[headerLen+1:], frameOf(60, 9))
 	c := s.sendCounter.Add(1) - 1
 	putHeader(rb, s.remoteIndex.Load(), c)
-	m := seal(s.keys.send, rb, 61, &pkt.nonce)
+	m := seal(s.keys.Load().send, rb, 61, &pkt.nonce)
 	rec := append([]byte(nil), rb[:m]...)
 	inject, _ := n.Listen(netip.MustParseAddrPort("10.0.0.1:7000"))
 	defer inject.Close()

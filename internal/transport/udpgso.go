@@ -160,13 +160,19 @@ func (t *Transport) SendFrames(p *Peer, frames [][]byte) error {
 		rec := gb.b[off : off+rl]
 		rec[headerLen] = payloadFrame
 		copy(rec[headerLen+1:], f)
+		k := s.keys.Load()
 		c := s.sendCounter.Add(1) - 1
-		if c >= maxCounter {
-			go s.close("record counter exhausted")
+		if k == nil || c >= recordLimit {
+			// Closed a moment ago, or the key is used up and its rekey is
+			// on the way (rekey.go): what is sealed goes, the rest not.
+			if k != nil {
+				t.stKeyLimit.Add(1)
+			}
+			_ = flush()
 			return ErrNotReady
 		}
 		putHeader(rec, s.remoteIndex.Load(), c)
-		seal(s.keys.send, rec, 1+len(f), &gb.nonce)
+		seal(k.send, rec, 1+len(f), &gb.nonce)
 		off += rl
 		count++
 		bytes += uint64(len(f))

@@ -39,6 +39,7 @@ type Config struct {
 	FloodAllow    []string        // flood_allow: multicast groups that may cross the overlay; none = all
 	MACAging      time.Duration   // mac_aging: how long a learned MAC stays
 	Keepalive     time.Duration   // keepalive: interval on an idle link
+	RekeyInterval time.Duration   // rekey_interval: longest life of a data channel key
 	ControlSocket string          // control_socket: path of the CLI socket
 	UbusSocket    string          // ubus_socket: ubusd's socket; "" = do not register on ubus
 	GoMemLimit    int64           // gomemlimit: bytes; 0 = Go's default
@@ -68,6 +69,7 @@ func Default() Config {
 		FloodBurst:    1000,
 		MACAging:      300 * time.Second,
 		Keepalive:     5 * time.Second,
+		RekeyInterval: 120 * time.Second,
 		ControlSocket: "/var/run/ipopd.sock",
 		UbusSocket:    "/var/run/ubus/ubus.sock",
 		Relay:         true,
@@ -252,6 +254,7 @@ var specs = []spec{
 	intOpt("flood_burst", 0, maxRate, "frames", func(c *Config) *int { return &c.FloodBurst }),
 	secondsOpt("mac_aging", 10, 86400, func(c *Config) *time.Duration { return &c.MACAging }),
 	secondsOpt("keepalive", 1, 600, func(c *Config) *time.Duration { return &c.Keepalive }),
+	secondsOpt("rekey_interval", 10, 86400, func(c *Config) *time.Duration { return &c.RekeyInterval }),
 	secondsOpt("link_idle", 0, 86400, func(c *Config) *time.Duration { return &c.LinkIdle }),
 	{
 		name: "control_socket",

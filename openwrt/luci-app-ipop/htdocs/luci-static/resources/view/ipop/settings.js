@@ -164,6 +164,12 @@ return view.extend({
 		o.default = '5';
 		o.placeholder = '5';
 
+		o = s.taboption('advanced', form.Value, 'rekey_interval', _('Rekey interval (s)'),
+			_('Longest life of a link\'s encryption key: a new handshake replaces it this often (10-86400).'));
+		o.validate = range(10, 86400);
+		o.default = '120';
+		o.placeholder = '120';
+
 		o = s.taboption('advanced', form.Value, 'control_socket', _('Control socket'),
 			_('Unix socket the ipopd command line talks to.'));
 		o.validate = function(section_id, value) {
