@@ -97,13 +97,15 @@ func NewFramePath(cipher string, key []byte) (*FramePath, error) {
 	}
 	ep := directPath(f.from)
 	f.peer = &Peer{NodeID: "rx"}
-	ss := &session{t: f.tx, peer: f.peer, vc: newVconn(f.tx, ep, true), keys: keys{send: send},
+	ss := &session{t: f.tx, peer: f.peer, vc: newVconn(f.tx, ep, true),
 		done: make(chan struct{}), readyC: make(chan struct{})}
+	ss.keys.Store(&keys{send: send})
 	ss.remoteIndex.Store(framePathIndex)
 	ss.markReady()
 	f.peer.active.Store(ss)
-	rs := &session{t: f.rx, peer: &Peer{NodeID: "tx"}, vc: newVconn(f.rx, ep, false), keys: keys{recv: recv},
+	rs := &session{t: f.rx, peer: &Peer{NodeID: "tx"}, vc: newVconn(f.rx, ep, false),
 		localIndex: framePathIndex, reasm: newReassembler(f.rx.cfg.MaxFrame + originLen), done: make(chan struct{})}
+	rs.keys.Store(&keys{recv: recv})
 	f.rx.idxMu.Lock()
 	f.rx.byIndex[framePathIndex] = rs
 	f.rx.idxMu.Unlock()
