@@ -71,6 +71,12 @@ func (t *Transport) startJoinSession(vc *vconn, conn *dtls.Conn, id Identity) {
 	if ok {
 		j.binding, _ = state.ExportKeyingMaterial(joinExportLabel, nil, 32)
 	}
+	if !t.joinLimit.allow(limitKeyOf(vc.path().key()), time.Now()) {
+		t.stJoinLimited.Add(1)
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return
+	}
 	t.mu.Lock()
 	if t.closed || t.joins >= maxJoinSessions || j.binding == nil || j.cert == nil {
 		t.mu.Unlock()
@@ -185,4 +191,33 @@ func (t *Transport) DropIf(match func(Identity) bool, reason string) int {
 		s.close(reason)
 	}
 	return len(victims)
+}
+
+// Join sessions per source: a joiner needs one or two; each costs the
+// source a full handshake besides.
+const joinRate, joinBurst = 0.2, 3
+
+// ProofFailed tells the transport that the joiner's invite proof did not
+// hold: its source goes on the slow handshake budget (it may try again,
+// rarely), and the failure counts in Stats.JoinBadProof. It reports
+// whether the caller should log it: at most once per failLogInterval per
+// source, so a guesser cannot flood the log.
+func (j *JoinSession) ProofFailed() bool {
+	t := j.t
+	t.stJoinBadProof.Add(1)
+	now := time.Now()
+	k := limitKeyOf(j.vc.path().key())
+	t.hsLimit.penalize(k, now)
+	t.joinLimit.penalize(k, now)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := j.vc.endpoint().Addr()
+	if last, seen := t.joinFailLog[a]; seen && now.Sub(last) < failLogInterval {
+		return false
+	}
+	if len(t.joinFailLog) > 1024 {
+		clear(t.joinFailLog)
+	}
+	t.joinFailLog[a] = now
+	return true
 }

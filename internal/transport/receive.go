@@ -154,7 +154,9 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 }
 
 // receiveDTLS routes a DTLS datagram to its session: by Connection ID once
-// the session is established, by source address during a handshake.
+// the session is established, by source address during a handshake. A
+// ClientHello goes through the cookie exchange first (see cookie.go and
+// admitHello).
 func (t *Transport) receiveDTLS(b []byte, from path) {
 	if cid, ok := recordCID(b); ok {
 		t.mu.Lock()
@@ -165,31 +167,103 @@ func (t *Transport) receiveDTLS(b []byte, from path) {
 		}
 		return
 	}
-	ch := isClientHello(b)
-	if ch && !from.relayed() && !t.pathOK(from.addr) {
+	if isClientHello(b) {
+		t.receiveHello(b, from)
+		return
+	}
+	t.mu.Lock()
+	vc := t.byAddr[from.key()]
+	t.mu.Unlock()
+	if vc != nil {
+		vc.deliver(b)
+	}
+}
+
+// receiveHello handles one ClientHello. Until it carries a valid cookie it
+// costs a MAC and, within the global reply budget, a HelloVerifyRequest:
+// nothing is kept. With one, the source address is real and admitHello
+// decides whether it may start a handshake.
+func (t *Transport) receiveHello(b []byte, from path) {
+	if !from.relayed() && !t.pathOK(from.addr) {
 		// A handshake through the overlay itself: a session made there
 		// would carry itself. (Records of a session that come that way
 		// are refused by follow.)
 		t.stPathRefused.Add(1)
 		return
 	}
+	key := from.key()
+	t.mu.Lock()
+	vc := t.byAddr[key]
+	t.mu.Unlock()
+	if vc != nil && vc.pionCookie && !vc.client && !vc.established.Load() {
+		// A stock client's handshake in pion's own cookie exchange: all
+		// its hellos are pion's to judge.
+		vc.deliver(b)
+		return
+	}
+	h, err := parseClientHello(b)
+	if err != nil {
+		t.stHelloMalformed.Add(1)
+		return
+	}
+	now := time.Now()
+	if len(h.cookie) == 0 {
+		if h.msgSeq == 0 && t.proven.has(limitKeyOf(key), now) {
+			t.admitHello(b, from, true)
+			return
+		}
+		t.sendCookie(b, h, from, now)
+		return
+	}
+	if !t.cookies.valid(key, b, h) {
+		t.stHelloBadCookie.Add(1)
+		return
+	}
+	if h.msgSeq != 0 {
+		// A client that answered the standard way (see cookie.go): its
+		// address is real; its next attempt gets pion's exchange.
+		t.proven.add(limitKeyOf(key), now)
+		_, _ = t.writeTo(handshakeFailureAlert(h), from)
+		return
+	}
+	t.admitHello(stripCookie(b, h), from, false)
+}
+
+// sendCookie answers a cookie-less ClientHello with a HelloVerifyRequest,
+// within the global budget (a separate one for the addresses of live
+// sessions, so their rekeys and redials still get answers in a flood).
+func (t *Transport) sendCookie(b []byte, h helloInfo, from path, now time.Time) {
+	budget := &t.hvrBudget
+	if t.liveSource(limitKeyOf(from.key()), now) {
+		budget = &t.hvrKnownBudget
+	}
+	if !budget.allow(now) {
+		t.stHelloRateLimited.Add(1)
+		return
+	}
+	if _, err := t.writeTo(helloVerifyRequest(h, t.cookies.make(from.key(), b, h)), from); err != nil {
+		t.stSendErrors.Add(1)
+		return
+	}
+	t.stCookiesSent.Add(1)
+}
+
+// admitHello takes a ClientHello from a proven address (b as the client's
+// DTLS stack sent it, without our cookie) to its handshake: the one in
+// progress from there, or a new one within the per-source and global
+// limits. pionCookie says the handshake is a stock client's, which pion's
+// own cookie exchange serves.
+func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
+	key := from.key()
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return
 	}
-	vc := t.byAddr[from.key()]
+	vc := t.byAddr[key]
 	switch {
-	case !ch && vc != nil:
-		t.mu.Unlock()
-		vc.deliver(b)
-		return
-	case !ch:
-		t.mu.Unlock()
-		return
 	case vc != nil && !vc.established.Load() && !vc.client:
-		// The client's second ClientHello (with the cookie), or a
-		// retransmission: same handshake.
+		// A retransmission: same handshake.
 		t.mu.Unlock()
 		vc.deliver(b)
 		return
@@ -202,21 +276,45 @@ func (t *Transport) receiveDTLS(b []byte, from path) {
 			t.mu.Unlock()
 			return // ours wins; the peer will answer it as server
 		}
-		delete(t.byAddr, from.key())
+		delete(t.byAddr, key)
 		t.mu.Unlock()
 		vc.gaveWay.Store(true)
 		_ = vc.Close() // our client handshake gives way
 		t.mu.Lock()
 	}
+	t.mu.Unlock()
 	// A new handshake from this address (a restarted peer, a new session
 	// from a running one, or the first contact).
-	if t.pending >= maxPendingHandshakes {
+	now := time.Now()
+	lk := limitKeyOf(key)
+	if !t.hsLimit.allow(lk, now) {
+		t.stHelloRateLimited.Add(1)
+		return
+	}
+	live := t.liveSource(lk, now)
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	// Part of the cap is kept for the addresses of live sessions: their
+	// rekeys and redials are not starved by strangers' handshakes.
+	limit := maxPendingHandshakes - reservedHandshakes
+	if live {
+		limit = maxPendingHandshakes
+	}
+	if t.pending >= limit {
 		t.mu.Unlock()
 		t.stHandshakeLimit.Add(1)
 		return
 	}
+	if old := t.byAddr[key]; old != nil && !old.established.Load() {
+		t.mu.Unlock() // a handshake began meanwhile (our own dial): it goes on
+		return
+	}
 	nvc := newVconn(t, from, false)
-	t.byAddr[from.key()] = nvc
+	nvc.pionCookie = pionCookie
+	t.byAddr[key] = nvc
 	t.pending++
 	t.wg.Add(1)
 	t.mu.Unlock()
@@ -232,6 +330,12 @@ func (t *Transport) accept(vc *vconn) {
 	t.mu.Lock()
 	t.pending--
 	t.mu.Unlock()
+	if err != nil && vc.authFailed.Load() {
+		// A certificate of another group (or none): the source may try
+		// again, but rarely.
+		t.stHandshakeAuthFailed.Add(1)
+		t.hsLimit.penalize(limitKeyOf(vc.path().key()), time.Now())
+	}
 	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects
 		// our certificate aborts before it sends its own.

@@ -27,6 +27,10 @@ type vconn struct {
 
 	closed  atomic.Bool
 	gaveWay atomic.Bool // closed because the peer's simultaneous handshake won
+	// pionCookie (server): a stock client's handshake, for which pion does
+	// the cookie exchange (see cookie.go). Set before the vconn is shared.
+	pionCookie bool
+	authFailed atomic.Bool // the peer's certificate was refused
 
 	// established is set once the handshake finished; from then on records
 	// arrive by Connection ID.
@@ -35,6 +39,8 @@ type vconn struct {
 	mu         sync.Mutex
 	cids       [][cidLen]byte // every CID we handed out for this session
 	sentRandom []byte         // client only: the random of our ClientHello
+	hello      []byte         // client only: our first ClientHello, as pion wrote it
+	cookie     []byte         // client only: the server transport's cookie (cookie.go)
 	holding    bool           // the record layer is changing hands: keep datagrams in held
 	held       [][]byte
 	sess       *session // set when the transport runs the session's record layer
@@ -67,6 +73,12 @@ func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 // deliver queues one datagram for the DTLS session; when the session is
 // not reading fast enough the datagram is dropped, as the network would.
 func (c *vconn) deliver(b []byte) {
+	if c.client && !c.established.Load() {
+		if cookie, ok := ourHVRCookie(b); ok {
+			c.takeCookie(cookie)
+			return
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -121,10 +133,34 @@ func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
 			if c.sentRandom == nil {
 				c.sentRandom = append([]byte(nil), r...)
 			}
+			if h, err := parseClientHello(p); err == nil && h.msgSeq == 0 && len(h.cookie) == 0 {
+				c.hello = bytes.Clone(p)
+				if c.cookie != nil {
+					p = spliceCookie(p, h, c.cookie) // pion's retransmission
+				}
+			}
 			c.mu.Unlock()
 		}
 	}
 	return c.t.writeTo(p, c.path())
+}
+
+// takeCookie keeps the cookie of the server transport's HelloVerifyRequest
+// and sends our first ClientHello again at once, with the cookie in: the
+// exchange our pion never sees (see cookie.go).
+func (c *vconn) takeCookie(cookie []byte) {
+	c.mu.Lock()
+	c.cookie = bytes.Clone(cookie)
+	hello := c.hello
+	c.mu.Unlock()
+	if hello == nil || c.closed.Load() {
+		return
+	}
+	h, err := parseClientHello(hello)
+	if err != nil {
+		return
+	}
+	_, _ = c.t.writeTo(spliceCookie(hello, h, c.cookie), c.path())
 }
 
 func (c *vconn) ourRandom() []byte {
