@@ -66,13 +66,17 @@ const (
 
 var errBadHello = errors.New("malformed ClientHello")
 
+// maxHelloLen bounds the ClientHellos we take: ours are about 200 bytes;
+// bigger ones would come in fragments, which no stack we serve sends.
+const maxHelloLen = 2048
+
 // parseClientHello reads a datagram that must be exactly one epoch-0
 // record holding one whole, unfragmented ClientHello: what every DTLS
 // stack sends (a ClientHello is far below any MTU). Anything else is
 // refused; the demultiplexer drops it.
 func parseClientHello(b []byte) (helloInfo, error) {
 	var h helloInfo
-	if !isClientHello(b) || len(b) < helloSessionOff+1 {
+	if !isClientHello(b) || len(b) < helloSessionOff+1 || len(b) > maxHelloLen {
 		return h, errBadHello
 	}
 	recLen := int(binary.BigEndian.Uint16(b[11:13]))

@@ -71,7 +71,7 @@ func (t *Transport) startJoinSession(vc *vconn, conn *dtls.Conn, id Identity) {
 	if ok {
 		j.binding, _ = state.ExportKeyingMaterial(joinExportLabel, nil, 32)
 	}
-	if !t.joinLimit.allow(limitKeyOf(vc.path().key()), time.Now()) {
+	if !t.joinLimit.allow(limitKeyOf(vc.path().key()), time.Now(), false) {
 		t.stJoinLimited.Add(1)
 		_ = conn.Close()
 		t.dropVconn(vc)

@@ -73,12 +73,13 @@ func newSourceLimit(rate, burst, slowRate float64, penaltyFor time.Duration, max
 		entries: make(map[limitKey]*limitEntry)}
 }
 
-// allow takes one handshake from the source's budget.
-func (l *sourceLimit) allow(k limitKey, now time.Time) bool {
+// allow takes one handshake from the source's budget; the slow one if it
+// is penalised, unless ignorePenalty.
+func (l *sourceLimit) allow(k limitKey, now time.Time, ignorePenalty bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entryLocked(k, now)
-	if now.Before(e.penaltyUntil) {
+	if now.Before(e.penaltyUntil) && !ignorePenalty {
 		return e.penalty.allow(now, l.slowRate, 1) && e.bucket.allow(now, l.rate, l.burst)
 	}
 	return e.bucket.allow(now, l.rate, l.burst)

@@ -287,11 +287,11 @@ func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
 	// from a running one, or the first contact).
 	now := time.Now()
 	lk := limitKeyOf(key)
-	if !t.hsLimit.allow(lk, now) {
+	live := t.liveSource(lk, now)
+	if !t.hsLimit.allow(lk, now, live) {
 		t.stHelloRateLimited.Add(1)
 		return
 	}
-	live := t.liveSource(lk, now)
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -303,7 +303,7 @@ func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
 	if live {
 		limit = maxPendingHandshakes
 	}
-	if t.pending >= limit {
+	if t.pending >= limit || !live && t.pendingBy[lk] >= maxPendingPerSource {
 		t.mu.Unlock()
 		t.stHandshakeLimit.Add(1)
 		return
@@ -316,6 +316,7 @@ func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
 	nvc.pionCookie = pionCookie
 	t.byAddr[key] = nvc
 	t.pending++
+	t.pendingBy[lk]++
 	t.wg.Add(1)
 	t.mu.Unlock()
 	nvc.deliver(b)
@@ -329,18 +330,33 @@ func (t *Transport) accept(vc *vconn) {
 	_, err := t.handshake(vc)
 	t.mu.Lock()
 	t.pending--
+	k := limitKeyOf(vc.path().key())
+	if t.pendingBy[k]--; t.pendingBy[k] <= 0 {
+		delete(t.pendingBy, k)
+	}
 	t.mu.Unlock()
-	if err != nil && vc.authFailed.Load() {
-		// A certificate of another group (or none): the source may try
-		// again, but rarely.
+	if vc.authFailed.Load() {
 		t.stHandshakeAuthFailed.Add(1)
-		t.hsLimit.penalize(limitKeyOf(vc.path().key()), time.Now())
+	}
+	if err != nil && !errors.Is(err, errJoinerSession) && t.ctx.Err() == nil {
+		// A certificate of another group (or none), ours refused by the
+		// peer (it is of another group), or a handshake abandoned midway,
+		// which held a slot for handshakeTimeout: the source may try
+		// again, but rarely (the addresses of live sessions excepted).
+		t.hsLimit.penalize(k, time.Now())
 	}
 	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects
 		// our certificate aborts before it sends its own.
 		t.handshakeFailed(vc.endpoint(), fmt.Errorf("%w (as server; if the peer logged a certificate error, it belongs to another group)", err))
 	}
+}
+
+// peerAborted reports whether a handshake ended with the peer's fatal
+// alert (pion's alert error type is not exported; its method is).
+func peerAborted(err error) bool {
+	var ae interface{ IsFatalOrCloseNotify() bool }
+	return errors.As(err, &ae) && ae.IsFatalOrCloseNotify()
 }
 
 // handshakeFailed logs why, at most once per address per failLogInterval:

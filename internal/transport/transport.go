@@ -141,6 +141,9 @@ const (
 	// reservedHandshakes of them are only for the addresses of live
 	// sessions: a flood from elsewhere never starves rekeys and redials.
 	reservedHandshakes = 16
+	// maxPendingPerSource: one source (not a live session's) holds at
+	// most this many of the others.
+	maxPendingPerSource = 8
 	// Cookie replies per second (and bursts): for everyone, and for the
 	// addresses of live sessions apart. Answering costs a MAC and a send
 	// (a few microseconds); 10,000/s answers a legitimate client at least
@@ -245,6 +248,7 @@ type Transport struct {
 	byCID        map[[cidLen]byte]*vconn
 	byAddr       map[pathKey]*vconn // handshakes, by remote address (and relayed peer)
 	pending      int                // server handshakes in progress
+	pendingBy    map[limitKey]int   // the same, by source
 	joins        int                // join sessions open
 	sessions     map[*session]struct{}
 	peers        map[string]*Peer
@@ -321,6 +325,7 @@ func New(cfg Config) (*Transport, error) {
 		endpointNode: make(map[string]string),
 		failLog:      make(map[netip.Addr]time.Time),
 		joinFailLog:  make(map[netip.Addr]time.Time),
+		pendingBy:    make(map[limitKey]int),
 		cookies:      newCookieJar(time.Now),
 		hsLimit:      newSourceLimit(hsRate, hsBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
 		joinLimit:    newSourceLimit(joinRate, joinBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
