@@ -215,7 +215,11 @@ func (d *Daemon) onJoin(j *transport.JoinSession, msg any) {
 		_ = j.Send(&wire.JoinInfo{Group: st.Name, CACert: st.CACert.Raw})
 	case *wire.JoinRequest:
 		reply := d.joinReply(st, m, j, msg.Request)
-		if reply.Error != "" {
+		// Refused counts the refusal against the source's budget (a
+		// guesser pays a full handshake per try, and rarely gets one)
+		// and says when to log: at most once per source per interval.
+		// The reason never holds the secret.
+		if reply.Error != "" && j.Refused() {
 			d.log.Warn("join refused", "from", j.Endpoint(), "name", j.Name(), "reason", reply.Error)
 		}
 		_ = j.Send(reply)

@@ -197,14 +197,15 @@ func (t *Transport) DropIf(match func(Identity) bool, reason string) int {
 // source a full handshake besides.
 const joinRate, joinBurst = 0.2, 3
 
-// ProofFailed tells the transport that the joiner's invite proof did not
-// hold: its source goes on the slow handshake budget (it may try again,
-// rarely), and the failure counts in Stats.JoinBadProof. It reports
-// whether the caller should log it: at most once per failLogInterval per
-// source, so a guesser cannot flood the log.
-func (j *JoinSession) ProofFailed() bool {
+// Refused tells the transport that the joiner's request was refused (an
+// invite proof that did not hold, an unknown or used invite): its source
+// goes on the slow handshake and join budgets (it may try again, rarely;
+// each try costs it a full handshake), and the refusal counts in
+// Stats.JoinRefused. It reports whether the caller should log it: at most
+// once per failLogInterval per source, so a guesser cannot flood the log.
+func (j *JoinSession) Refused() bool {
 	t := j.t
-	t.stJoinBadProof.Add(1)
+	t.stJoinRefused.Add(1)
 	now := time.Now()
 	k := limitKeyOf(j.vc.path().key())
 	t.hsLimit.penalize(k, now)

@@ -152,7 +152,7 @@ func (g *globalLimit) allow(now time.Time) bool {
 }
 
 // provenSet remembers for provenTTL the sources that answered our cookie
-// the standard way (see cookie.go); bounded, it forgets everything when
+// the standard way (see package dtlscookie); bounded, it forgets everything when
 // full rather than grow. Safe for concurrent use.
 type provenSet struct {
 	mu sync.Mutex

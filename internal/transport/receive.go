@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/wire"
 )
 
@@ -155,8 +156,8 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 
 // receiveDTLS routes a DTLS datagram to its session: by Connection ID once
 // the session is established, by source address during a handshake. A
-// ClientHello goes through the cookie exchange first (see cookie.go and
-// admitHello).
+// ClientHello goes through the cookie exchange first (see package
+// dtlscookie, and admitHello).
 func (t *Transport) receiveDTLS(b []byte, from path) {
 	if cid, ok := recordCID(b); ok {
 		t.mu.Lock()
@@ -201,38 +202,40 @@ func (t *Transport) receiveHello(b []byte, from path) {
 		vc.deliver(b)
 		return
 	}
-	h, err := parseClientHello(b)
+	h, err := dtlscookie.Parse(b)
 	if err != nil {
 		t.stHelloMalformed.Add(1)
 		return
 	}
 	now := time.Now()
-	if len(h.cookie) == 0 {
-		if h.msgSeq == 0 && t.proven.has(limitKeyOf(key), now) {
+	src := key.bytes()
+	if len(h.Cookie) == 0 {
+		if h.MsgSeq == 0 && t.proven.has(limitKeyOf(key), now) {
 			t.admitHello(b, from, true)
 			return
 		}
-		t.sendCookie(b, h, from, now)
+		t.sendCookie(b, h, from, src[:], now)
 		return
 	}
-	if !t.cookies.valid(key, b, h) {
+	if !t.cookies.Valid(src[:], b, h) {
 		t.stHelloBadCookie.Add(1)
 		return
 	}
-	if h.msgSeq != 0 {
-		// A client that answered the standard way (see cookie.go): its
-		// address is real; its next attempt gets pion's exchange.
+	if h.MsgSeq != 0 {
+		// A client that answered the standard way (see package
+		// dtlscookie): its address is real; its next attempt gets pion's
+		// exchange.
 		t.proven.add(limitKeyOf(key), now)
-		_, _ = t.writeTo(handshakeFailureAlert(h), from)
+		_, _ = t.writeTo(dtlscookie.Alert(h), from)
 		return
 	}
-	t.admitHello(stripCookie(b, h), from, false)
+	t.admitHello(dtlscookie.Strip(b, h), from, false)
 }
 
 // sendCookie answers a cookie-less ClientHello with a HelloVerifyRequest,
 // within the global budget (a separate one for the addresses of live
 // sessions, so their rekeys and redials still get answers in a flood).
-func (t *Transport) sendCookie(b []byte, h helloInfo, from path, now time.Time) {
+func (t *Transport) sendCookie(b []byte, h dtlscookie.Hello, from path, src []byte, now time.Time) {
 	budget := &t.hvrBudget
 	if t.liveSource(limitKeyOf(from.key()), now) {
 		budget = &t.hvrKnownBudget
@@ -241,7 +244,7 @@ func (t *Transport) sendCookie(b []byte, h helloInfo, from path, now time.Time) 
 		t.stHelloRateLimited.Add(1)
 		return
 	}
-	if _, err := t.writeTo(helloVerifyRequest(h, t.cookies.make(from.key(), b, h)), from); err != nil {
+	if _, err := t.writeTo(dtlscookie.VerifyRequest(h, t.cookies.Make(src, b, h)), from); err != nil {
 		t.stSendErrors.Add(1)
 		return
 	}

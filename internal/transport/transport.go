@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/relay"
 	"github.com/ipopd/ipopd/internal/wire"
 	"golang.org/x/sys/cpu"
@@ -183,7 +184,7 @@ type Stats struct {
 	HelloMalformed uint64 // ClientHellos we could not parse
 	HandshakeAuth  uint64 // handshakes that failed authentication (a certificate of another group)
 	JoinLimited    uint64 // join sessions refused by the per-source join limit
-	JoinBadProof   uint64 // join requests whose invite proof failed
+	JoinRefused    uint64 // join requests refused (a bad invite proof, an unknown or used invite)
 	SendErrors     uint64 // socket write errors
 	NoSession      uint64 // frames for a peer that is down
 	Relayed        uint64 // datagrams this member relayed for others
@@ -216,10 +217,10 @@ type Transport struct {
 	stRelayed, stRelayDropped, stPathRefused               atomic.Uint64
 	stCookiesSent, stHelloBadCookie, stHelloRateLimited    atomic.Uint64
 	stHelloMalformed, stHandshakeAuthFailed                atomic.Uint64
-	stJoinLimited, stJoinBadProof                          atomic.Uint64
+	stJoinLimited, stJoinRefused                           atomic.Uint64
 
-	// Handshake flood defences (cookie.go, ratelimit.go).
-	cookies                   *cookieJar
+	// Handshake flood defences (package dtlscookie, ratelimit.go).
+	cookies                   *dtlscookie.Jar
 	hvrBudget, hvrKnownBudget globalLimit
 	hsLimit                   *sourceLimit // handshakes per proven source
 	joinLimit                 *sourceLimit // join sessions per source
@@ -326,7 +327,7 @@ func New(cfg Config) (*Transport, error) {
 		failLog:      make(map[netip.Addr]time.Time),
 		joinFailLog:  make(map[netip.Addr]time.Time),
 		pendingBy:    make(map[limitKey]int),
-		cookies:      newCookieJar(time.Now),
+		cookies:      dtlscookie.NewJar(time.Now),
 		hsLimit:      newSourceLimit(hsRate, hsBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
 		joinLimit:    newSourceLimit(joinRate, joinBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
 	}
@@ -431,7 +432,7 @@ func (t *Transport) Stats() Stats {
 		HelloMalformed: t.stHelloMalformed.Load(),
 		HandshakeAuth:  t.stHandshakeAuthFailed.Load(),
 		JoinLimited:    t.stJoinLimited.Load(),
-		JoinBadProof:   t.stJoinBadProof.Load(),
+		JoinRefused:    t.stJoinRefused.Load(),
 	}
 }
 
@@ -502,7 +503,7 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 		ConnectionIDGenerator: vc.generateCID,
 		FlightInterval:        flightInterval,
 		LoggerFactory:         pionLogs{t.log},
-		// The transport did the cookie exchange (cookie.go), except for
+		// The transport did the cookie exchange (dtlscookie), except for
 		// a stock client's retry, which gets pion's own.
 		InsecureSkipVerifyHello: !vc.client && !vc.pionCookie,
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/transport/v5/packetio"
+
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 )
 
 // vconn is the net.PacketConn that one DTLS session sees. The socket reader
@@ -28,7 +30,7 @@ type vconn struct {
 	closed  atomic.Bool
 	gaveWay atomic.Bool // closed because the peer's simultaneous handshake won
 	// pionCookie (server): a stock client's handshake, for which pion does
-	// the cookie exchange (see cookie.go). Set before the vconn is shared.
+	// the cookie exchange (see package dtlscookie). Set before the vconn is shared.
 	pionCookie bool
 	authFailed atomic.Bool // the peer's certificate was refused
 
@@ -39,11 +41,11 @@ type vconn struct {
 	mu         sync.Mutex
 	cids       [][cidLen]byte // every CID we handed out for this session
 	sentRandom []byte         // client only: the random of our ClientHello
-	hello      []byte         // client only: our first ClientHello, as pion wrote it
-	cookie     []byte         // client only: the server transport's cookie (cookie.go)
 	holding    bool           // the record layer is changing hands: keep datagrams in held
 	held       [][]byte
 	sess       *session // set when the transport runs the session's record layer
+
+	cookie dtlscookie.Client // client only: the server transport's cookie exchange
 }
 
 // cidLen is the length of every Connection ID we issue (RFC 9146). Routing
@@ -74,8 +76,12 @@ func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 // not reading fast enough the datagram is dropped, as the network would.
 func (c *vconn) deliver(b []byte) {
 	if c.client && !c.established.Load() {
-		if cookie, ok := ourHVRCookie(b); ok {
-			c.takeCookie(cookie)
+		if resend, ok := c.cookie.Incoming(b); ok {
+			// The server transport's cookie: our pion never sees it; its
+			// first ClientHello goes again at once, with the cookie in.
+			if resend != nil && !c.closed.Load() {
+				_, _ = c.t.writeTo(resend, c.path())
+			}
 			return
 		}
 	}
@@ -133,34 +139,11 @@ func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
 			if c.sentRandom == nil {
 				c.sentRandom = append([]byte(nil), r...)
 			}
-			if h, err := parseClientHello(p); err == nil && h.msgSeq == 0 && len(h.cookie) == 0 {
-				c.hello = bytes.Clone(p)
-				if c.cookie != nil {
-					p = spliceCookie(p, h, c.cookie) // pion's retransmission
-				}
-			}
 			c.mu.Unlock()
 		}
+		p = c.cookie.Outgoing(p) // pion's retransmission, with the cookie in
 	}
 	return c.t.writeTo(p, c.path())
-}
-
-// takeCookie keeps the cookie of the server transport's HelloVerifyRequest
-// and sends our first ClientHello again at once, with the cookie in: the
-// exchange our pion never sees (see cookie.go).
-func (c *vconn) takeCookie(cookie []byte) {
-	c.mu.Lock()
-	c.cookie = bytes.Clone(cookie)
-	hello := c.hello
-	c.mu.Unlock()
-	if hello == nil || c.closed.Load() {
-		return
-	}
-	h, err := parseClientHello(hello)
-	if err != nil {
-		return
-	}
-	_, _ = c.t.writeTo(spliceCookie(hello, h, c.cookie), c.path())
 }
 
 func (c *vconn) ourRandom() []byte {
@@ -188,22 +171,14 @@ func (c *vconn) SetWriteDeadline(t time.Time) error { return nil }
 
 // DTLS record and handshake header offsets used by the demultiplexer.
 const (
-	dtlsContentHandshake = 22
-	dtlsContentCID       = 25
-	dtlsOffEpoch         = 3
-	hsTypeClientHello    = 1
+	dtlsContentCID = 25
 	// record header (13) + handshake header (12) + client_version (2)
 	clientHelloRandomOff = dtlsHeaderLen + 12 + 2
 )
 
 // isClientHello reports whether a datagram starts with an epoch-0
 // ClientHello record.
-func isClientHello(b []byte) bool {
-	return len(b) >= clientHelloRandomOff+32 &&
-		b[0] == dtlsContentHandshake &&
-		b[dtlsOffEpoch] == 0 && b[dtlsOffEpoch+1] == 0 &&
-		b[dtlsHeaderLen] == hsTypeClientHello
-}
+func isClientHello(b []byte) bool { return dtlscookie.IsClientHello(b) }
 
 // clientHelloRandom returns the 32-byte random of a ClientHello datagram.
 func clientHelloRandom(b []byte) ([]byte, bool) {

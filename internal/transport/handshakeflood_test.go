@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/netsim"
 )
 
@@ -80,112 +80,6 @@ func pionHello(t testing.TB, cert tls.Certificate) []byte {
 	}
 	t.Fatal("pion sent no ClientHello")
 	return nil
-}
-
-func TestParseClientHello(t *testing.T) {
-	ca := newTestCA(t, "home")
-	hello := pionHello(t, ca.issue(t, "a"))
-	h, err := parseClientHello(hello)
-	if err != nil {
-		t.Fatalf("pion's ClientHello: %v", err)
-	}
-	if h.msgSeq != 0 || len(h.cookie) != 0 {
-		t.Fatalf("first hello: seq %d, cookie %x", h.msgSeq, h.cookie)
-	}
-	cookie := bytes.Repeat([]byte{7}, cookieLen)
-	with := spliceCookie(hello, h, cookie)
-	h2, err := parseClientHello(with)
-	if err != nil || !bytes.Equal(h2.cookie, cookie) {
-		t.Fatalf("spliced: %v, cookie %x", err, h2.cookie)
-	}
-	if back := stripCookie(with, h2); !bytes.Equal(back, hello) {
-		t.Fatal("strip(splice(hello)) is not the hello")
-	}
-	for _, tc := range []struct {
-		name string
-		mod  func([]byte) []byte
-	}{
-		{"truncated", func(b []byte) []byte { return b[:len(b)-1] }},
-		{"trailing byte", func(b []byte) []byte { return append(b, 0) }},
-		{"fragment", func(b []byte) []byte { b[dtlsHeaderLen+8] = 1; return b }},
-		{"session id too long", func(b []byte) []byte { b[helloSessionOff] = 33; return b }},
-		{"cookie past the end", func(b []byte) []byte { b[h.cookieOff] = 255; return b }},
-		{"odd cipher suites", func(b []byte) []byte {
-			o := h.cookieOff + 1
-			binary.BigEndian.PutUint16(b[o:], binary.BigEndian.Uint16(b[o:])+1)
-			return b
-		}},
-		{"epoch 1", func(b []byte) []byte { b[dtlsOffEpoch+1] = 1; return b }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := parseClientHello(tc.mod(bytes.Clone(hello))); err == nil {
-				t.Error("accepted")
-			}
-		})
-	}
-}
-
-func TestCookie(t *testing.T) {
-	ca := newTestCA(t, "home")
-	hello := pionHello(t, ca.issue(t, "a"))
-	other := pionHello(t, ca.issue(t, "a")) // another random
-	now := time.Unix(1e9, 0)
-	jar := newCookieJar(func() time.Time { return now })
-	from := directPath(netip.MustParseAddrPort("192.0.2.1:6464")).key()
-	h, _ := parseClientHello(hello)
-	withCookie := func(b []byte, c []byte) ([]byte, helloInfo) {
-		h, _ := parseClientHello(b)
-		out := spliceCookie(b, h, c)
-		h2, _ := parseClientHello(out)
-		return out, h2
-	}
-	good := jar.make(from, hello, h)
-	if len(good) != cookieLen || !bytes.Equal(good, jar.make(from, hello, h)) {
-		t.Fatalf("cookie %x: not %d bytes or not stable", good, cookieLen)
-	}
-	hvr := helloVerifyRequest(h, good)
-	if c, ok := ourHVRCookie(hvr); !ok || !bytes.Equal(c, good) {
-		t.Fatal("our HelloVerifyRequest not recognised")
-	}
-	if len(hvr) >= len(hello) {
-		t.Errorf("HelloVerifyRequest of %d bytes for a hello of %d: amplifies", len(hvr), len(hello))
-	}
-	tamper := func(i int) func([]byte) []byte {
-		return func(c []byte) []byte { c = bytes.Clone(c); c[i] ^= 1; return c }
-	}
-	same := func(c []byte) []byte { return c }
-	for _, tc := range []struct {
-		name    string
-		hello   []byte
-		cookie  func([]byte) []byte
-		from    pathKey
-		advance time.Duration
-		ok      bool
-	}{
-		{"valid", hello, same, from, 0, true},
-		{"previous key", hello, same, from, cookieRotate + time.Second, true},
-		{"expired key", hello, same, from, 2*cookieRotate + time.Second, false},
-		{"other port", hello, same, directPath(netip.MustParseAddrPort("192.0.2.1:6465")).key(), 0, false},
-		{"other address", hello, same, directPath(netip.MustParseAddrPort("192.0.2.2:6464")).key(), 0, false},
-		{"relayed", hello, same, pathKey{addr: from.addr, peer: 1}, 0, false},
-		{"other hello", other, same, from, 0, false},
-		{"tampered MAC", hello, tamper(cookieLen - 1), from, 0, false},
-		{"tampered generation", hello, tamper(len(cookieMagic)), from, 0, false},
-		{"tampered magic", hello, tamper(0), from, 0, false},
-		{"short", hello, func(c []byte) []byte { return c[:cookieLen-1] }, from, 0, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			now = time.Unix(1e9, 0)
-			jar := newCookieJar(func() time.Time { return now })
-			c := tc.cookie(jar.make(from, hello, h))
-			now = now.Add(tc.advance)
-			jar.make(from, hello, h) // rotation happens on use
-			b, hh := withCookie(tc.hello, c)
-			if got := jar.valid(tc.from, b, hh); got != tc.ok {
-				t.Errorf("valid = %v, want %v", got, tc.ok)
-			}
-		})
-	}
 }
 
 func TestTokenBuckets(t *testing.T) {
@@ -335,8 +229,8 @@ func TestSpoofedHellosKeepNoState(t *testing.T) {
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 40000)
 		b.t.receiveDTLS(hello, directPath(from))
 		if i%100 == 0 { // a bad cookie now and then
-			h, _ := parseClientHello(hello)
-			b.t.receiveDTLS(spliceCookie(hello, h, bytes.Repeat([]byte("ipop"), 6)), directPath(from))
+			h, _ := dtlscookie.Parse(hello)
+			b.t.receiveDTLS(dtlscookie.Splice(hello, h, bytes.Repeat([]byte("ipop"), 6)), directPath(from))
 		}
 	}
 	b.t.mu.Lock()
@@ -381,40 +275,3 @@ func TestForeignHandshakesPenalised(t *testing.T) {
 	t.Logf("after 3 s: %d authentication failures, %d hellos limited, %d cookies", st.HandshakeAuth, st.HelloLimited, st.CookiesSent)
 }
 
-// FuzzClientHello: the ClientHello parser never panics nor reads out of
-// bounds; what it accepts survives splice and strip unchanged, and the
-// cookie code takes it.
-func FuzzClientHello(f *testing.F) {
-	ca := newTestCA(f, "home")
-	hello := pionHello(f, ca.issue(f, "a"))
-	h, _ := parseClientHello(hello)
-	f.Add(hello)
-	f.Add(spliceCookie(hello, h, bytes.Repeat([]byte{1}, cookieLen)))
-	f.Add(hello[:helloSessionOff+3])
-	f.Add(helloVerifyRequest(h, bytes.Repeat([]byte{2}, cookieLen)))
-	jar := newCookieJar(time.Now)
-	from := directPath(netip.MustParseAddrPort("192.0.2.1:1")).key()
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = ourHVRCookie(b)
-		h, err := parseClientHello(b)
-		if err != nil {
-			return
-		}
-		c := jar.make(from, b, h)
-		s := spliceCookie(b, h, c)
-		hs, err := parseClientHello(s)
-		if err != nil {
-			t.Fatalf("spliced hello does not parse: %v", err)
-		}
-		if !jar.valid(from, s, hs) {
-			t.Fatal("our own cookie is not valid")
-		}
-		back := stripCookie(s, hs)
-		if len(h.cookie) == 0 && !bytes.Equal(back, b) {
-			t.Fatal("strip(splice(b)) != b")
-		}
-		if _, err := parseClientHello(back); err != nil {
-			t.Fatalf("stripped hello does not parse: %v", err)
-		}
-	})
-}
