@@ -242,3 +242,36 @@ func FuzzClientHello(f *testing.F) {
 		}
 	})
 }
+
+// TestClient: the client side lets everything but our HelloVerifyRequest
+// through, answers ours with the first hello and the cookie in, and puts
+// the cookie in the stack's retransmissions of that hello.
+func TestClient(t *testing.T) {
+	hello := pionHello(t)
+	h, _ := Parse(hello)
+	cookie := NewJar(time.Now).Make(src("192.0.2.1:1"), hello, h)
+	hvr := VerifyRequest(h, cookie)
+	pionHVR := VerifyRequest(h, bytes.Repeat([]byte{9}, 20)) // an older ipopd's pion
+	var c Client
+	if resend, ok := c.Incoming(pionHVR); ok || resend != nil {
+		t.Fatal("pion's HelloVerifyRequest taken")
+	}
+	if out := c.Outgoing(hello); !bytes.Equal(out, hello) {
+		t.Fatal("hello changed before any cookie")
+	}
+	resend, ok := c.Incoming(hvr)
+	if !ok {
+		t.Fatal("our HelloVerifyRequest not taken")
+	}
+	rh, err := Parse(resend)
+	if err != nil || !bytes.Equal(rh.Cookie, cookie) || rh.MsgSeq != 0 || !bytes.Equal(Strip(resend, rh), hello) {
+		t.Fatalf("resent hello: %v, cookie %x, seq %d", err, rh.Cookie, rh.MsgSeq)
+	}
+	if out := c.Outgoing(hello); !bytes.Equal(out, resend) {
+		t.Fatal("retransmission without the cookie")
+	}
+	other := []byte{23, 0xfe, 0xfd, 0, 1}
+	if out := c.Outgoing(other); !bytes.Equal(out, other) {
+		t.Fatal("a record that is no hello changed")
+	}
+}

@@ -274,4 +274,3 @@ func TestForeignHandshakesPenalised(t *testing.T) {
 	}
 	t.Logf("after 3 s: %d authentication failures, %d hellos limited, %d cookies", st.HandshakeAuth, st.HelloLimited, st.CookiesSent)
 }
-
