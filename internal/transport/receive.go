@@ -355,13 +355,6 @@ func (t *Transport) accept(vc *vconn) {
 	}
 }
 
-// peerAborted reports whether a handshake ended with the peer's fatal
-// alert (pion's alert error type is not exported; its method is).
-func peerAborted(err error) bool {
-	var ae interface{ IsFatalOrCloseNotify() bool }
-	return errors.As(err, &ae) && ae.IsFatalOrCloseNotify()
-}
-
 // handshakeFailed logs why, at most once per address per failLogInterval:
 // a misconfigured or hostile peer retries often.
 func (t *Transport) handshakeFailed(ep netip.AddrPort, err error) {
