@@ -274,3 +274,40 @@ func TestForeignHandshakesPenalised(t *testing.T) {
 	}
 	t.Logf("after 3 s: %d authentication failures, %d hellos limited, %d cookies", st.HandshakeAuth, st.HelloLimited, st.CookiesSent)
 }
+
+// TestReserveForLiveSessions: with the handshake cap full of strangers'
+// handshakes but for the reserve, a stranger is refused while a peer
+// with a live session (restarted here, so it dials again) gets in.
+func TestReserveForLiveSessions(t *testing.T) {
+	checkGoroutines(t)
+	n := netsim.New()
+	ca := newTestCA(t, "home")
+	a := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
+	b := startNode(t, n, ca, "b", "10.0.0.2:6464", 10*time.Second) // b keeps a's old session long
+	a.t.Maintain(context.Background(), b.addr.String())
+	b.waitUp(t, "a", 5*time.Second)
+
+	const strangers = maxPendingHandshakes - reservedHandshakes
+	b.t.mu.Lock()
+	b.t.pending += strangers
+	b.t.mu.Unlock()
+	defer func() {
+		b.t.mu.Lock()
+		b.t.pending -= strangers
+		b.t.mu.Unlock()
+	}()
+
+	c := startNode(t, n, ca, "c", "10.0.0.3:6464", time.Second)
+	c.t.Maintain(context.Background(), b.addr.String())
+	waitFor(t, 5*time.Second, "the stranger refused", func() bool { return b.t.Stats().HandshakeLimit > 0 })
+	if len(c.t.UpPeers()) != 0 {
+		t.Fatal("a stranger got a handshake from the reserve")
+	}
+
+	n.Block(a.addr.Addr(), b.addr.Addr(), true)
+	a.t.Close()
+	n.Block(a.addr.Addr(), b.addr.Addr(), false)
+	a2 := startNode(t, n, ca, "a", "10.0.0.1:6464", time.Second)
+	a2.t.Maintain(context.Background(), b.addr.String())
+	a2.waitUp(t, "b", 5*time.Second)
+}
