@@ -184,8 +184,19 @@ func resizeHello(b []byte, d int) {
 // 52-byte datagram, smaller than any ClientHello, so answering spoofed
 // ones amplifies nothing.
 func VerifyRequest(h Hello, cookie []byte) []byte {
-	bodyLen := 2 + 1 + len(cookie)
-	b := make([]byte, recordHeaderLen+hsHeaderLen+bodyLen)
+	b := make([]byte, hvrHeaderLen, hvrHeaderLen+len(cookie))
+	putVerifyRequest(b, h, len(cookie))
+	return append(b, cookie...)
+}
+
+// hvrHeaderLen is a HelloVerifyRequest up to its cookie.
+const hvrHeaderLen = recordHeaderLen + hsHeaderLen + 3
+
+// putVerifyRequest writes a HelloVerifyRequest's headers for a cookie of
+// n bytes into b[:hvrHeaderLen].
+func putVerifyRequest(b []byte, h Hello, n int) {
+	bodyLen := 2 + 1 + n
+	clear(b[:hvrHeaderLen])
 	b[0] = contentHandshake
 	b[1], b[2] = 0xfe, 0xfd    // DTLS 1.2 record
 	copy(b[5:11], h.RecSeq[:]) // RFC 6347 4.2.1: echo the record sequence number
@@ -195,9 +206,7 @@ func VerifyRequest(h Hello, cookie []byte) []byte {
 	hs[3] = byte(bodyLen) // length (message_seq 0, fragment_offset 0)
 	hs[11] = byte(bodyLen)
 	hs[12], hs[13] = 0xfe, 0xff // server_version DTLS 1.0, as the RFC asks
-	hs[14] = byte(len(cookie))
-	copy(hs[15:], cookie)
-	return b
+	hs[14] = byte(n)
 }
 
 // OurCookie returns the cookie of a datagram that is one of our
@@ -235,6 +244,7 @@ type Jar struct {
 	macs    [2]hash.Hash // current, previous (nil until the first rotation)
 	rotated time.Time
 	sum     [sha256.Size]byte
+	src     [64]byte // see macLocked
 }
 
 // NewJar makes a Jar with a fresh random key; now is its clock.
@@ -269,12 +279,16 @@ func (j *Jar) rotateLocked() {
 }
 
 // macLocked computes the cookie MAC over the source (src: its address,
-// and whatever else names where the hello came from) and the
+// and whatever else names where the hello came from, in at most 64
+// bytes) and the
 // ClientHello's parameters (version, random, session id, cipher suites,
 // compression): a cookie is good for one hello from one place.
 func (j *Jar) macLocked(m hash.Hash, src []byte, b []byte, h Hello) []byte {
 	m.Reset()
-	m.Write(src)
+	// Through the jar's scratch: src, often the caller's array, does
+	// not escape to the heap by way of the interface call.
+	n := copy(j.src[:], src)
+	m.Write(j.src[:n])
 	m.Write(b[helloBodyOff:h.cookieOff])
 	m.Write(b[h.cookieOff+1+len(h.Cookie) : h.endParams])
 	return m.Sum(j.sum[:0])[:macLen]
@@ -289,6 +303,21 @@ func (j *Jar) Make(src, b []byte, h Hello) []byte {
 	c = append(c, Magic...)
 	c = append(c, j.gen)
 	return append(c, j.macLocked(j.macs[0], src, b, h)...)
+}
+
+// AppendVerifyRequest appends to dst the HelloVerifyRequest with our
+// cookie for the ClientHello b from src: VerifyRequest(h, j.Make(src, b,
+// h)) without an allocation, for the path a flood takes.
+func (j *Jar) AppendVerifyRequest(dst, src, b []byte, h Hello) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, hvrHeaderLen)...)
+	putVerifyRequest(dst[start:], h, Len)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.rotateLocked()
+	dst = append(dst, Magic...)
+	dst = append(dst, j.gen)
+	return append(dst, j.macLocked(j.macs[0], src, b, h)...)
 }
 
 // Valid reports whether a ClientHello carries the cookie Make gave it

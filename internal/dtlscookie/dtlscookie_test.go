@@ -275,3 +275,24 @@ func TestClient(t *testing.T) {
 		t.Fatal("a record that is no hello changed")
 	}
 }
+
+// TestAppendVerifyRequest: the flood path's HelloVerifyRequest is
+// VerifyRequest's, made without an allocation.
+func TestAppendVerifyRequest(t *testing.T) {
+	hello := pionHello(t)
+	h, _ := Parse(hello)
+	jar := NewJar(time.Now)
+	var from [27]byte
+	from[0] = 1
+	buf := make([]byte, 0, 256)
+	got := jar.AppendVerifyRequest(buf, from[:], hello, h)
+	if want := VerifyRequest(h, jar.Make(from[:], hello, h)); !bytes.Equal(got, want) {
+		t.Fatalf("got %x\nwant %x", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		h, _ := Parse(hello)
+		jar.AppendVerifyRequest(buf[:0], from[:], hello, h)
+	}); n != 0 {
+		t.Errorf("%v allocations per HelloVerifyRequest", n)
+	}
+}

@@ -57,6 +57,8 @@ func TestHandshakeFloods(t *testing.T) {
 	// printed). The transfer that must keep its rate is offered a
 	// third of what the lab carries when idle: what b does with the
 	// flood shows, the generator's share of the CPU does not.
+	// (A third left the spoofed-flood run at 83% once: too near the
+	// line for a test that shares its machine.)
 	tput := func(what string, args ...string) float64 {
 		t.Helper()
 		r, err := runIperf(a.host, b.host, b.lanIP, false, append([]string{"-t", "4", "-O", "1"}, args...)...)
@@ -66,7 +68,7 @@ func TestHandshakeFloods(t *testing.T) {
 		return r.bps
 	}
 	full := tput("at full speed")
-	rate := fmt.Sprintf("%.0fM", full/3/1e6)
+	rate := fmt.Sprintf("%.0fM", full/4/1e6)
 	base := tput("baseline", "-b", rate)
 	rss0, g0 := rssKiB(b.proc.Pid()), status(t, b).Goroutines
 	cpu := func() float64 {
@@ -79,17 +81,23 @@ func TestHandshakeFloods(t *testing.T) {
 	downs0 := strings.Count(b.proc.Log(), "peer session down")
 
 	// The spoofed flood, with d starting one second in.
-	spoof := atk.Start("spoof", hsflood, "-mode", "spoof", "-target", target, "-rate", "20000", "-duration", "7s")
+	const spoofFor = 9 * time.Second
+	spoof := atk.Start("spoof", hsflood, "-mode", "spoof", "-target", target, "-rate", "20000", "-duration", spoofFor.String())
+	floodEnds := time.Now().Add(spoofFor)
 	time.Sleep(time.Second)
 	run(d, ep(b))
+	dStart := time.Now()
 	cpu0, t0 := cpu(), time.Now()
 	spoofTput := tput("during the spoofed flood", "-b", rate)
 	spoofCPU := (cpu() - cpu0) / time.Since(t0).Seconds()
-	dUp := peerUp(t, b, d.name)
+	// d must be up at b while the flood still runs.
+	dUp := peerUpBy(t, b, d.name, floodEnds.Add(-500*time.Millisecond))
+	dTook := time.Since(dStart)
 	if err := spoof.Wait(); err != nil {
 		t.Fatalf("hsflood spoof: %v\n%s", err, spoof.Log())
 	}
 	afterSpoof := status(t, b).Counters
+	rssSpoof := rssKiB(b.proc.Pid())
 	// b's CPU with the flood alone, the transfer's share left out.
 	spoofAlone := atk.Start("spoof", hsflood, "-mode", "spoof", "-target", target, "-rate", "20000", "-duration", "2s")
 	time.Sleep(500 * time.Millisecond)
@@ -115,7 +123,7 @@ func TestHandshakeFloods(t *testing.T) {
 	t.Logf("throughput: %.0f Mbit/s at full speed; offered %s: baseline %.0f Mbit/s, spoofed flood %.0f Mbit/s (%.0f%%), foreign flood %.0f Mbit/s (%.0f%%)",
 		full/1e6, rate, base/1e6, spoofTput/1e6, 100*spoofTput/base, foreignTput/1e6, 100*foreignTput/base)
 	t.Logf("b's daemon CPU: %.0f%% of a core for the spoofed flood alone, %.0f%% with the transfer", 100*floodCPU, 100*spoofCPU)
-	t.Logf("b: RSS %d -> %d KiB, goroutines %d -> %d; a new site came up during the spoofed flood: %v", rss0, rss1, g0, st.Goroutines, dUp)
+	t.Logf("b: RSS %d -> %d (after the spoofed flood) -> %d KiB, goroutines %d -> %d; a new site came up during the spoofed flood: %v (checked %.1f s after it started)", rss0, rssSpoof, rss1, g0, st.Goroutines, dUp, dTook.Seconds())
 	t.Logf("b after the spoofed flood: cookies_sent %d, dropped_hello_limit %d, dropped_hello_cookie %d, dropped_handshake_limit %d",
 		afterSpoof["cookies_sent"], afterSpoof["dropped_hello_limit"], afterSpoof["dropped_hello_cookie"], afterSpoof["dropped_handshake_limit"])
 	t.Logf("b at the end: cookies_sent %d, dropped_hello_limit %d, handshake_auth_failures %d, dropped_handshake_limit %d",
@@ -162,8 +170,13 @@ func status(t *testing.T, s *site) control.Status {
 // peerUp waits up to 10 s for the site to list the named peer up.
 func peerUp(t *testing.T, s *site, name string) bool {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	return peerUpBy(t, s, name, time.Now().Add(10*time.Second))
+}
+
+// peerUpBy waits until deadline for the site to list the named peer up.
+func peerUpBy(t *testing.T, s *site, name string, deadline time.Time) bool {
+	t.Helper()
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		var peers []control.Peer
 		err := control.Call(ctx, s.socket(), "peers", nil, &peers)
@@ -176,9 +189,11 @@ func peerUp(t *testing.T, s *site, name string) bool {
 				return true
 			}
 		}
+		if time.Now().After(deadline) {
+			return false
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return false
 }
 
 // field reads a "key value" line of hsflood's report.

@@ -243,6 +243,25 @@ func TestSpoofedHellosKeepNoState(t *testing.T) {
 	if st.CookiesSent+st.HelloLimited != count || st.HelloBadCookie != count/100 {
 		t.Errorf("stats: %+v", st)
 	}
+	// A spoofed hello costs no allocation, answered or dropped (netsim
+	// drops the answer to nowhere without one).
+	from := directPath(netip.MustParseAddrPort("203.0.113.1:40000"))
+	setBudget := func(rate, burst float64) {
+		g := &b.t.hvrBudget
+		g.mu.Lock()
+		g.rate, g.burst, g.b = rate, burst, tokenBucket{}
+		g.mu.Unlock()
+	}
+	setBudget(1e9, 1e9)
+	if n := testing.AllocsPerRun(100, func() { b.t.receiveDTLS(hello, from) }); n != 0 {
+		t.Errorf("%v allocations per answered hello", n)
+	}
+	setBudget(1e-9, 1)
+	if n := testing.AllocsPerRun(100, func() { b.t.receiveDTLS(hello, from) }); n != 0 {
+		t.Errorf("%v allocations per dropped hello", n)
+	}
+	setBudget(hvrRate, hvrBurst)
+
 	a.t.Maintain(context.Background(), b.addr.String())
 	a.waitUp(t, "b", 5*time.Second)
 }

@@ -244,7 +244,9 @@ func (t *Transport) sendCookie(b []byte, h dtlscookie.Hello, from path, src []by
 		t.stHelloRateLimited.Add(1)
 		return
 	}
-	if _, err := t.writeTo(dtlscookie.VerifyRequest(h, t.cookies.Make(src, b, h)), from); err != nil {
+	pb := t.bufs.Get().(*packetBuf)
+	defer t.bufs.Put(pb)
+	if _, err := t.writeTo(t.cookies.AppendVerifyRequest(pb.b[:0], src, b, h), from); err != nil {
 		t.stSendErrors.Add(1)
 		return
 	}
