@@ -197,19 +197,26 @@ func (t *Transport) DropIf(match func(Identity) bool, reason string) int {
 // source a full handshake besides.
 const joinRate, joinBurst = 0.2, 3
 
-// Refused tells the transport that the joiner's request was refused (an
-// invite proof that did not hold, an unknown or used invite): its source
-// goes on the slow handshake and join budgets (it may try again, rarely;
-// each try costs it a full handshake), and the refusal counts in
-// Stats.JoinRefused. It reports whether the caller should log it: at most
-// once per failLogInterval per source, so a guesser cannot flood the log.
-func (j *JoinSession) Refused() bool {
+// Refused tells the transport that the joiner's request was refused: the
+// refusal takes one more join from its source's budget, and, when guess
+// says the joiner does not know the invite's secret (a bad proof), puts
+// the source on the slow handshake and join budgets: it may try again,
+// rarely, and each try costs it a full handshake. (A used, expired or
+// cancelled invite is a mistake a real user makes, then tries the right
+// token at once: no penalty for that.) The refusal counts in
+// Stats.JoinRefused. Refused reports whether the caller should log it:
+// at most once per failLogInterval per source, so a guesser cannot flood
+// the log.
+func (j *JoinSession) Refused(guess bool) bool {
 	t := j.t
 	t.stJoinRefused.Add(1)
 	now := time.Now()
 	k := limitKeyOf(j.vc.path().key())
-	t.hsLimit.penalize(k, now)
-	t.joinLimit.penalize(k, now)
+	t.joinLimit.allow(k, now, false)
+	if guess {
+		t.hsLimit.penalize(k, now)
+		t.joinLimit.penalize(k, now)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := j.vc.endpoint().Addr()
