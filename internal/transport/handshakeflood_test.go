@@ -330,3 +330,45 @@ func TestReserveForLiveSessions(t *testing.T) {
 	a2.t.Maintain(context.Background(), b.addr.String())
 	a2.waitUp(t, "b", 5*time.Second)
 }
+
+// TestJoinRefused: a refused join takes a join from its source's budget;
+// a bad proof (a guess) puts the source on the slow budgets; the caller
+// logs once per source per interval.
+func TestJoinRefused(t *testing.T) {
+	n := netsim.New()
+	ca := newTestCA(t, "home")
+	for _, tc := range []struct {
+		name      string
+		node      string // each case its own transport
+		guess     bool
+		penalized bool
+	}{
+		{"used invite", "10.0.1.1:6464", false, false},
+		{"bad proof", "10.0.1.2:6464", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startNode(t, n, ca, "b", tc.node, time.Second)
+			from := directPath(netip.MustParseAddrPort("192.0.2.7:5000"))
+			j := &JoinSession{t: b.t, vc: newVconn(b.t, from, false)}
+			k := limitKeyOf(from.key())
+			if !j.Refused(tc.guess) {
+				t.Error("first refusal not to be logged")
+			}
+			if j.Refused(tc.guess) {
+				t.Error("second refusal within the interval to be logged")
+			}
+			if got := b.t.hsLimit.penalized(k, time.Now()); got != tc.penalized {
+				t.Errorf("penalized = %v, want %v", got, tc.penalized)
+			}
+			// Two refusals took two of the burst of joinBurst: one left,
+			// unless penalised (then the slow budget has none yet).
+			left := b.t.joinLimit.allow(k, time.Now(), false)
+			if left == tc.penalized {
+				t.Errorf("a join left after two refusals: %v", left)
+			}
+			if st := b.t.Stats(); st.JoinRefused != 2 {
+				t.Errorf("JoinRefused = %d", st.JoinRefused)
+			}
+		})
+	}
+}
