@@ -372,6 +372,17 @@ func (c *Client) Outgoing(p []byte) []byte {
 	return p
 }
 
+// Waiting returns the first ClientHello while no cookie came, nil before
+// the stack wrote one and once a cookie came.
+func (c *Client) Waiting() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cookie != nil {
+		return nil
+	}
+	return c.hello
+}
+
 // Incoming looks at a datagram from the server. If it is our
 // HelloVerifyRequest, it keeps the cookie, returns the first ClientHello
 // with the cookie in to send at once (nil if there is none yet), and

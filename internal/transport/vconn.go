@@ -33,6 +33,8 @@ type vconn struct {
 	// the cookie exchange (see package dtlscookie). Set before the vconn is shared.
 	pionCookie bool
 	authFailed atomic.Bool // the peer's certificate was refused
+	heard      atomic.Bool // client: a datagram came from the server
+	resending  atomic.Bool // client: resendHello is armed
 
 	// established is set once the handshake finished; from then on records
 	// arrive by Connection ID.
@@ -76,6 +78,7 @@ func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 // not reading fast enough the datagram is dropped, as the network would.
 func (c *vconn) deliver(b []byte) {
 	if c.client && !c.established.Load() {
+		c.heard.Store(true)
 		if resend, ok := c.cookie.Incoming(b); ok {
 			// The server transport's cookie: our pion never sees it; its
 			// first ClientHello goes again at once, with the cookie in.
@@ -142,8 +145,32 @@ func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
 			c.mu.Unlock()
 		}
 		p = c.cookie.Outgoing(p) // pion's retransmission, with the cookie in
+		if !c.resending.Swap(true) {
+			time.AfterFunc(helloResendEvery, func() { c.resendHello(1) })
+		}
 	}
 	return c.t.writeTo(p, c.path())
+}
+
+// helloResendEvery: how often a client sends its first ClientHello again
+// while it hears nothing. pion backs off (0.5, 1, 2, 4 s), which under a
+// flood of spoofed hellos, where the server answers only some of them
+// (see sendCookie), leaves few chances before handshakeTimeout; these
+// resends keep one every half second. They stop at the server's first
+// answer, ours or an older ipopd's pion's.
+const helloResendEvery = 500 * time.Millisecond
+
+// resendHello sends our first ClientHello again while no answer came; n
+// counts the resends.
+func (c *vconn) resendHello(n int) {
+	if c.closed.Load() || c.heard.Load() || c.established.Load() ||
+		time.Duration(n)*helloResendEvery >= handshakeTimeout {
+		return
+	}
+	if hello := c.cookie.Waiting(); hello != nil {
+		_, _ = c.t.writeTo(hello, c.path())
+	}
+	time.AfterFunc(helloResendEvery, func() { c.resendHello(n + 1) })
 }
 
 func (c *vconn) ourRandom() []byte {
