@@ -214,39 +214,46 @@ func (d *Daemon) onJoin(j *transport.JoinSession, msg any) {
 	case *wire.JoinHello:
 		_ = j.Send(&wire.JoinInfo{Group: st.Name, CACert: st.CACert.Raw})
 	case *wire.JoinRequest:
-		reply := d.joinReply(st, m, j, msg.Request)
-		if reply.Error != "" {
+		reply, guess := d.joinReply(st, m, j, msg.Request)
+		// Refused counts the refusal against the source's budget (a
+		// guesser pays a full handshake per try, and rarely gets one)
+		// and says when to log: at most once per source per interval.
+		// The reason never holds the secret.
+		if reply.Error != "" && j.Refused(guess) {
 			d.log.Warn("join refused", "from", j.Endpoint(), "name", j.Name(), "reason", reply.Error)
 		}
 		_ = j.Send(reply)
 	}
 }
 
-func (d *Daemon) joinReply(st *group.State, m *member, j *transport.JoinSession, reqBytes []byte) *wire.JoinReply {
+// joinReply answers a join request; guess reports a refusal for a proof
+// that does not hold (the joiner does not know the invite's secret). A
+// request forwarded to the owner comes back as text only: never a guess.
+func (d *Daemon) joinReply(st *group.State, m *member, j *transport.JoinSession, reqBytes []byte) (reply *wire.JoinReply, guess bool) {
 	req, err := group.UnmarshalJoinRequest(reqBytes)
 	if err != nil {
-		return &wire.JoinReply{Error: err.Error()}
+		return &wire.JoinReply{Error: err.Error()}, false
 	}
 	// The key in the request must be the one the joiner proved it holds in
 	// the handshake, or anyone could get a certificate for someone's key.
 	pub, err := x509.MarshalPKIXPublicKey(j.Cert().PublicKey)
 	if err != nil || !bytes.Equal(pub, req.PublicKey) {
-		return &wire.JoinReply{Error: "the public key in the request is not the one of this session"}
+		return &wire.JoinReply{Error: "the public key in the request is not the one of this session"}, false
 	}
 	if st.Owner() {
 		out, err := d.admit(st, reqBytes, j.Binding(), time.Now())
 		if err != nil {
-			return &wire.JoinReply{Error: err.Error()}
+			return &wire.JoinReply{Error: err.Error()}, errors.Is(err, group.ErrBadProof)
 		}
-		return &wire.JoinReply{Result: out}
+		return &wire.JoinReply{Result: out}, false
 	}
 	id := nextID.Add(1)
 	a, err := d.ask(m, id, &wire.JoinForward{ID: id, Request: reqBytes, Binding: j.Binding()}, forwardTimeout)
 	if err != nil {
-		return &wire.JoinReply{Error: err.Error()}
+		return &wire.JoinReply{Error: err.Error()}, false
 	}
 	r := a.(*wire.JoinResult)
-	return &wire.JoinReply{Result: r.Result, Error: r.Error}
+	return &wire.JoinReply{Result: r.Result, Error: r.Error}, false
 }
 
 // applyCRL takes a revocation list from a peer (or from our own revoke):

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/group"
 	"github.com/ipopd/ipopd/internal/wire"
 )
@@ -77,7 +78,9 @@ func attempt(ctx context.Context, tok group.Token, endpoint, nodeName string, ke
 	defer pc.Close()
 	var memberCert *x509.Certificate
 	//lint:ignore SA1019 pion/dtls v3 keeps Config for its whole major version; the options API has no per-handshake CID generator hook we could share
-	conn, err := dtls.Client(pc, raddr, &dtls.Config{
+	// ClientConn does the members' stateless cookie exchange (see package
+	// dtlscookie) beside pion's.
+	conn, err := dtls.Client(dtlscookie.NewClientConn(pc), raddr, &dtls.Config{
 		Certificates: []tls.Certificate{cert},
 		// The member is checked below against the CA the token names,
 		// once we have that CA's certificate.

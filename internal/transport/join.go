@@ -71,6 +71,12 @@ func (t *Transport) startJoinSession(vc *vconn, conn *dtls.Conn, id Identity) {
 	if ok {
 		j.binding, _ = state.ExportKeyingMaterial(joinExportLabel, nil, 32)
 	}
+	if !t.joinLimit.allow(limitKeyOf(vc.path().key()), time.Now(), false) {
+		t.stJoinLimited.Add(1)
+		_ = conn.Close()
+		t.dropVconn(vc)
+		return
+	}
 	t.mu.Lock()
 	if t.closed || t.joins >= maxJoinSessions || j.binding == nil || j.cert == nil {
 		t.mu.Unlock()
@@ -185,4 +191,41 @@ func (t *Transport) DropIf(match func(Identity) bool, reason string) int {
 		s.close(reason)
 	}
 	return len(victims)
+}
+
+// Join sessions per source: a joiner needs one or two; each costs the
+// source a full handshake besides.
+const joinRate, joinBurst = 0.2, 3
+
+// Refused tells the transport that the joiner's request was refused: the
+// refusal takes one more join from its source's budget, and, when guess
+// says the joiner does not know the invite's secret (a bad proof), puts
+// the source on the slow handshake and join budgets: it may try again,
+// rarely, and each try costs it a full handshake. (A used, expired or
+// cancelled invite is a mistake a real user makes, then tries the right
+// token at once: no penalty for that.) The refusal counts in
+// Stats.JoinRefused. Refused reports whether the caller should log it:
+// at most once per failLogInterval per source, so a guesser cannot flood
+// the log.
+func (j *JoinSession) Refused(guess bool) bool {
+	t := j.t
+	t.stJoinRefused.Add(1)
+	now := time.Now()
+	k := limitKeyOf(j.vc.path().key())
+	t.joinLimit.allow(k, now, false)
+	if guess {
+		t.hsLimit.penalize(k, now)
+		t.joinLimit.penalize(k, now)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := j.vc.endpoint().Addr()
+	if last, seen := t.joinFailLog[a]; seen && now.Sub(last) < failLogInterval {
+		return false
+	}
+	if len(t.joinFailLog) > 1024 {
+		clear(t.joinFailLog)
+	}
+	t.joinFailLog[a] = now
+	return true
 }

@@ -31,6 +31,19 @@ type pathKey struct {
 
 func (p path) key() pathKey { return pathKey{addr: p.addr, peer: p.peer, turn: p.turn} }
 
+// bytes spells the key out for the cookie MAC (see package dtlscookie).
+func (k pathKey) bytes() [16 + 2 + 8 + 1]byte {
+	var b [16 + 2 + 8 + 1]byte
+	a := k.addr.Addr().As16()
+	copy(b[:], a[:])
+	binary.BigEndian.PutUint16(b[16:], k.addr.Port())
+	binary.BigEndian.PutUint64(b[18:], k.peer)
+	if k.turn {
+		b[26] = 1
+	}
+	return b
+}
+
 func (p path) String() string {
 	switch {
 	case p.relay != nil:

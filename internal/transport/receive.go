@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/wire"
 )
 
@@ -165,7 +166,9 @@ func (t *Transport) receiveData(b []byte, from path, nonce *[nonceLen]byte) {
 }
 
 // receiveDTLS routes a DTLS datagram to its session: by Connection ID once
-// the session is established, by source address during a handshake.
+// the session is established, by source address during a handshake. A
+// ClientHello goes through the cookie exchange first (see package
+// dtlscookie, and admitHello).
 func (t *Transport) receiveDTLS(b []byte, from path) {
 	if cid, ok := recordCID(b); ok {
 		t.mu.Lock()
@@ -176,31 +179,107 @@ func (t *Transport) receiveDTLS(b []byte, from path) {
 		}
 		return
 	}
-	ch := isClientHello(b)
-	if ch && !from.relayed() && !t.pathOK(from.addr) {
+	if isClientHello(b) {
+		t.receiveHello(b, from)
+		return
+	}
+	t.mu.Lock()
+	vc := t.byAddr[from.key()]
+	t.mu.Unlock()
+	if vc != nil {
+		vc.deliver(b)
+	}
+}
+
+// receiveHello handles one ClientHello. Until it carries a valid cookie it
+// costs a MAC and, within the global reply budget, a HelloVerifyRequest:
+// nothing is kept. With one, the source address is real and admitHello
+// decides whether it may start a handshake.
+func (t *Transport) receiveHello(b []byte, from path) {
+	if !from.relayed() && !t.pathOK(from.addr) {
 		// A handshake through the overlay itself: a session made there
 		// would carry itself. (Records of a session that come that way
 		// are refused by follow.)
 		t.stPathRefused.Add(1)
 		return
 	}
+	key := from.key()
+	t.mu.Lock()
+	vc := t.byAddr[key]
+	t.mu.Unlock()
+	if vc != nil && vc.pionCookie && !vc.client && !vc.established.Load() {
+		// A stock client's handshake in pion's own cookie exchange: all
+		// its hellos are pion's to judge.
+		vc.deliver(b)
+		return
+	}
+	h, err := dtlscookie.Parse(b)
+	if err != nil {
+		t.stHelloMalformed.Add(1)
+		return
+	}
+	now := time.Now()
+	src := key.bytes()
+	if len(h.Cookie) == 0 {
+		if h.MsgSeq == 0 && t.proven.has(limitKeyOf(key), now) {
+			t.admitHello(b, from, true)
+			return
+		}
+		t.sendCookie(b, h, from, src[:], now)
+		return
+	}
+	if !t.cookies.Valid(src[:], b, h) {
+		t.stHelloBadCookie.Add(1)
+		return
+	}
+	if h.MsgSeq != 0 {
+		// A client that answered the standard way (see package
+		// dtlscookie): its address is real; its next attempt gets pion's
+		// exchange.
+		t.proven.add(limitKeyOf(key), now)
+		_, _ = t.writeTo(dtlscookie.Alert(h), from)
+		return
+	}
+	t.admitHello(dtlscookie.Strip(b, h), from, false)
+}
+
+// sendCookie answers a cookie-less ClientHello with a HelloVerifyRequest,
+// within the global budget (a separate one for the addresses of live
+// sessions, so their rekeys and redials still get answers in a flood).
+func (t *Transport) sendCookie(b []byte, h dtlscookie.Hello, from path, src []byte, now time.Time) {
+	budget := &t.hvrBudget
+	if t.liveSource(limitKeyOf(from.key()), now) {
+		budget = &t.hvrKnownBudget
+	}
+	if !budget.allow(now) {
+		t.stHelloRateLimited.Add(1)
+		return
+	}
+	pb := t.bufs.Get().(*packetBuf)
+	defer t.bufs.Put(pb)
+	if _, err := t.writeTo(t.cookies.AppendVerifyRequest(pb.b[:0], src, b, h), from); err != nil {
+		t.stSendErrors.Add(1)
+		return
+	}
+	t.stCookiesSent.Add(1)
+}
+
+// admitHello takes a ClientHello from a proven address (b as the client's
+// DTLS stack sent it, without our cookie) to its handshake: the one in
+// progress from there, or a new one within the per-source and global
+// limits. pionCookie says the handshake is a stock client's, which pion's
+// own cookie exchange serves.
+func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
+	key := from.key()
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		return
 	}
-	vc := t.byAddr[from.key()]
+	vc := t.byAddr[key]
 	switch {
-	case !ch && vc != nil:
-		t.mu.Unlock()
-		vc.deliver(b)
-		return
-	case !ch:
-		t.mu.Unlock()
-		return
 	case vc != nil && !vc.established.Load() && !vc.client:
-		// The client's second ClientHello (with the cookie), or a
-		// retransmission: same handshake.
+		// A retransmission: same handshake.
 		t.mu.Unlock()
 		vc.deliver(b)
 		return
@@ -213,22 +292,47 @@ func (t *Transport) receiveDTLS(b []byte, from path) {
 			t.mu.Unlock()
 			return // ours wins; the peer will answer it as server
 		}
-		delete(t.byAddr, from.key())
+		delete(t.byAddr, key)
 		t.mu.Unlock()
 		vc.gaveWay.Store(true)
 		_ = vc.Close() // our client handshake gives way
 		t.mu.Lock()
 	}
+	t.mu.Unlock()
 	// A new handshake from this address (a restarted peer, a new session
 	// from a running one, or the first contact).
-	if t.pending >= maxPendingHandshakes {
+	now := time.Now()
+	lk := limitKeyOf(key)
+	live := t.liveSource(lk, now)
+	if !t.hsLimit.allow(lk, now, live) {
+		t.stHelloRateLimited.Add(1)
+		return
+	}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	// Part of the cap is kept for the addresses of live sessions: their
+	// rekeys and redials are not starved by strangers' handshakes.
+	limit := maxPendingHandshakes - reservedHandshakes
+	if live {
+		limit = maxPendingHandshakes
+	}
+	if t.pending >= limit || !live && t.pendingBy[lk] >= maxPendingPerSource {
 		t.mu.Unlock()
 		t.stHandshakeLimit.Add(1)
 		return
 	}
+	if old := t.byAddr[key]; old != nil && !old.established.Load() {
+		t.mu.Unlock() // a handshake began meanwhile (our own dial): it goes on
+		return
+	}
 	nvc := newVconn(t, from, false)
-	t.byAddr[from.key()] = nvc
+	nvc.pionCookie = pionCookie
+	t.byAddr[key] = nvc
 	t.pending++
+	t.pendingBy[lk]++
 	t.wg.Add(1)
 	t.mu.Unlock()
 	nvc.deliver(b)
@@ -242,9 +346,25 @@ func (t *Transport) accept(vc *vconn) {
 	_, err := t.handshake(vc)
 	t.mu.Lock()
 	t.pending--
+	k := limitKeyOf(vc.path().key())
+	if t.pendingBy[k]--; t.pendingBy[k] <= 0 {
+		delete(t.pendingBy, k)
+	}
 	t.mu.Unlock()
+	if vc.authFailed.Load() {
+		t.stHandshakeAuthFailed.Add(1)
+	}
 	if err != nil {
+		// A certificate refused in a rekey ends the session it would
+		// have replaced (rekey.go).
 		t.refused(vc.path(), err)
+	}
+	if err != nil && !errors.Is(err, errJoinerSession) && t.ctx.Err() == nil {
+		// A certificate of another group (or none), ours refused by the
+		// peer (it is of another group), or a handshake abandoned midway,
+		// which held a slot for handshakeTimeout: the source may try
+		// again, but rarely (the addresses of live sessions excepted).
+		t.hsLimit.penalize(k, time.Now())
 	}
 	if err != nil && !errors.Is(err, errJoinerSession) {
 		// As server we may never see the reason: a client that rejects

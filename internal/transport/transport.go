@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 	"github.com/ipopd/ipopd/internal/relay"
 	"github.com/ipopd/ipopd/internal/wire"
 	"golang.org/x/sys/cpu"
@@ -138,9 +139,37 @@ const (
 	// restarting peer is found at once, capped so a dead one costs little.
 	minBackoff = 500 * time.Millisecond
 	maxBackoff = 30 * time.Second
-	// maxPendingHandshakes caps server handshakes in progress, so spoofed
-	// ClientHellos cannot make us hold unbounded state.
+	// maxPendingHandshakes caps server handshakes in progress (each holds
+	// a goroutine and pion's state until handshakeTimeout), so proven
+	// addresses cannot make us hold unbounded state either.
 	maxPendingHandshakes = 64
+	// reservedHandshakes of them are only for the addresses of live
+	// sessions: a flood from elsewhere never starves rekeys and redials.
+	reservedHandshakes = 16
+	// maxPendingPerSource: one source (not a live session's) holds at
+	// most this many of the others.
+	maxPendingPerSource = 8
+	// Cookie replies per second (and bursts): for everyone, and for the
+	// addresses of live sessions apart. Answering costs a MAC and a send
+	// (a few microseconds); 10,000/s answers a legitimate client at least
+	// every other try in a 20,000/s flood, and pion retries in 0.5 s.
+	hvrRate, hvrBurst           = 10000, 2000
+	hvrKnownRate, hvrKnownBurst = 1000, 200
+	// Handshakes per second a proven source may start, and its burst: a
+	// few peers behind one NAT redialling at once fit.
+	hsRate, hsBurst = 4, 16
+	// A source whose handshake failed authentication may start one per
+	// hsPenaltyEvery for hsPenaltyFor.
+	hsPenaltyEvery = 10 * time.Second
+	hsPenaltyFor   = 5 * time.Minute
+	// maxLimitSources bounds the per-source table (about 100 bytes each).
+	maxLimitSources = 4096
+	// provenTTL: how long a stock client's address stays proven, long
+	// enough for its retry; maxProven bounds the set.
+	provenTTL = time.Minute
+	maxProven = 1024
+	// liveSetAge: how stale the set of live sessions' addresses may be.
+	liveSetAge = time.Second
 	// failLogInterval limits handshake failure logs per remote address.
 	failLogInterval = 30 * time.Second
 )
@@ -153,6 +182,13 @@ type Stats struct {
 	BadPayload     uint64 // authenticated but malformed payloads
 	NotDTLS        uint64 // datagrams of no kind we handle
 	HandshakeLimit uint64 // ClientHellos dropped at the pending limit
+	CookiesSent    uint64 // HelloVerifyRequests sent (stateless cookies)
+	HelloBadCookie uint64 // ClientHellos with a cookie that is not ours, stale or for another address
+	HelloLimited   uint64 // ClientHellos dropped by a rate limit (cookie replies, per-source handshakes)
+	HelloMalformed uint64 // ClientHellos we could not parse
+	HandshakeAuth  uint64 // handshakes that failed authentication (a certificate of another group)
+	JoinLimited    uint64 // join sessions refused by the per-source join limit
+	JoinRefused    uint64 // join requests refused (a bad invite proof, an unknown or used invite)
 	SendErrors     uint64 // socket write errors
 	NoSession      uint64 // frames for a peer that is down
 	Relayed        uint64 // datagrams this member relayed for others
@@ -187,6 +223,17 @@ type Transport struct {
 	stNotDTLS, stHandshakeLimit, stSendErrors, stNoSession atomic.Uint64
 	stRelayed, stRelayDropped, stPathRefused               atomic.Uint64
 	stKeyLimit, stRekeys, stRekeyFailures                  atomic.Uint64
+	stCookiesSent, stHelloBadCookie, stHelloRateLimited    atomic.Uint64
+	stHelloMalformed, stHandshakeAuthFailed                atomic.Uint64
+	stJoinLimited, stJoinRefused                           atomic.Uint64
+
+	// Handshake flood defences (package dtlscookie, ratelimit.go).
+	cookies                   *dtlscookie.Jar
+	hvrBudget, hvrKnownBudget globalLimit
+	hsLimit                   *sourceLimit // handshakes per proven source
+	joinLimit                 *sourceLimit // join sessions per source
+	proven                    provenSet
+	live                      atomic.Pointer[liveSet]
 
 	// idxMu guards byIndex; separate from mu so the receive path takes only
 	// a read lock.
@@ -210,11 +257,13 @@ type Transport struct {
 	byCID        map[[cidLen]byte]*vconn
 	byAddr       map[pathKey]*vconn // handshakes, by remote address (and relayed peer)
 	pending      int                // server handshakes in progress
+	pendingBy    map[limitKey]int   // the same, by source
 	joins        int                // join sessions open
 	sessions     map[*session]struct{}
 	peers        map[string]*Peer
 	endpointNode map[string]string // configured endpoint -> node id seen there
 	failLog      map[netip.Addr]time.Time
+	joinFailLog  map[netip.Addr]time.Time // JoinSession.ProofFailed's log limit
 
 	// keepPion leaves every session's record layer with pion's Conn, as
 	// ipopd did before control.go (tests: a peer of an older version).
@@ -287,7 +336,14 @@ func New(cfg Config) (*Transport, error) {
 		peers:        make(map[string]*Peer),
 		endpointNode: make(map[string]string),
 		failLog:      make(map[netip.Addr]time.Time),
+		joinFailLog:  make(map[netip.Addr]time.Time),
+		pendingBy:    make(map[limitKey]int),
+		cookies:      dtlscookie.NewJar(time.Now),
+		hsLimit:      newSourceLimit(hsRate, hsBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
+		joinLimit:    newSourceLimit(joinRate, joinBurst, 1/hsPenaltyEvery.Seconds(), hsPenaltyFor, maxLimitSources),
 	}
+	t.hvrBudget = globalLimit{rate: hvrRate, burst: hvrBurst}
+	t.hvrKnownBudget = globalLimit{rate: hvrKnownRate, burst: hvrKnownBurst}
 	t.bufs.New = func() any { return new(packetBuf) }
 	t.gsoBufs.New = func() any { return new(gsoBuf) }
 	t.udp = newUDPOffload(cfg.Conn)
@@ -384,6 +440,13 @@ func (t *Transport) Stats() Stats {
 		KeyLimit:       t.stKeyLimit.Load(),
 		Rekeys:         t.stRekeys.Load(),
 		RekeyFailures:  t.stRekeyFailures.Load(),
+		CookiesSent:    t.stCookiesSent.Load(),
+		HelloBadCookie: t.stHelloBadCookie.Load(),
+		HelloLimited:   t.stHelloRateLimited.Load(),
+		HelloMalformed: t.stHelloMalformed.Load(),
+		HandshakeAuth:  t.stHandshakeAuthFailed.Load(),
+		JoinLimited:    t.stJoinLimited.Load(),
+		JoinRefused:    t.stJoinRefused.Load(),
 	}
 }
 
@@ -440,6 +503,7 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 						return nil
 					}
 				}
+				vc.authFailed.Store(true)
 				return fmt.Errorf("%w: %w", errPeerCertificate, err)
 			}
 			if got.NodeID == t.cfg.Self.NodeID {
@@ -457,6 +521,9 @@ func (t *Transport) dtlsConfig(vc *vconn, id *Identity) *dtls.Config {
 		ConnectionIDGenerator: vc.generateCID,
 		FlightInterval:        flightInterval,
 		LoggerFactory:         pionLogs{t.log},
+		// The transport did the cookie exchange (dtlscookie), except for
+		// a stock client's retry, which gets pion's own.
+		InsecureSkipVerifyHello: !vc.client && !vc.pionCookie,
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/transport/v5/packetio"
+
+	"github.com/ipopd/ipopd/internal/dtlscookie"
 )
 
 // vconn is the net.PacketConn that one DTLS session sees. The socket reader
@@ -27,6 +29,12 @@ type vconn struct {
 
 	closed  atomic.Bool
 	gaveWay atomic.Bool // closed because the peer's simultaneous handshake won
+	// pionCookie (server): a stock client's handshake, for which pion does
+	// the cookie exchange (see package dtlscookie). Set before the vconn is shared.
+	pionCookie bool
+	authFailed atomic.Bool // the peer's certificate was refused
+	heard      atomic.Bool // client: a datagram came from the server
+	resending  atomic.Bool // client: resendHello is armed
 
 	// established is set once the handshake finished; from then on records
 	// arrive by Connection ID.
@@ -38,6 +46,8 @@ type vconn struct {
 	holding    bool           // the record layer is changing hands: keep datagrams in held
 	held       [][]byte
 	sess       *session // set when the transport runs the session's record layer
+
+	cookie dtlscookie.Client // client only: the server transport's cookie exchange
 }
 
 // cidLen is the length of every Connection ID we issue (RFC 9146). Routing
@@ -67,6 +77,17 @@ func (c *vconn) endpoint() netip.AddrPort { return c.ep.Load().addr }
 // deliver queues one datagram for the DTLS session; when the session is
 // not reading fast enough the datagram is dropped, as the network would.
 func (c *vconn) deliver(b []byte) {
+	if c.client && !c.established.Load() {
+		c.heard.Store(true)
+		if resend, ok := c.cookie.Incoming(b); ok {
+			// The server transport's cookie: our pion never sees it; its
+			// first ClientHello goes again at once, with the cookie in.
+			if resend != nil && !c.closed.Load() {
+				_, _ = c.t.writeTo(resend, c.path())
+			}
+			return
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -123,8 +144,33 @@ func (c *vconn) WriteTo(p []byte, _ net.Addr) (int, error) {
 			}
 			c.mu.Unlock()
 		}
+		p = c.cookie.Outgoing(p) // pion's retransmission, with the cookie in
+		if !c.resending.Swap(true) {
+			time.AfterFunc(helloResendEvery, func() { c.resendHello(1) })
+		}
 	}
 	return c.t.writeTo(p, c.path())
+}
+
+// helloResendEvery: how often a client sends its first ClientHello again
+// while it hears nothing. pion backs off (0.5, 1, 2, 4 s), which under a
+// flood of spoofed hellos, where the server answers only some of them
+// (see sendCookie), leaves few chances before handshakeTimeout; these
+// resends keep one every half second. They stop at the server's first
+// answer, ours or an older ipopd's pion's.
+const helloResendEvery = 500 * time.Millisecond
+
+// resendHello sends our first ClientHello again while no answer came; n
+// counts the resends.
+func (c *vconn) resendHello(n int) {
+	if c.closed.Load() || c.heard.Load() || c.established.Load() ||
+		time.Duration(n)*helloResendEvery >= handshakeTimeout {
+		return
+	}
+	if hello := c.cookie.Waiting(); hello != nil {
+		_, _ = c.t.writeTo(hello, c.path())
+	}
+	time.AfterFunc(helloResendEvery, func() { c.resendHello(n + 1) })
 }
 
 func (c *vconn) ourRandom() []byte {
@@ -152,22 +198,14 @@ func (c *vconn) SetWriteDeadline(t time.Time) error { return nil }
 
 // DTLS record and handshake header offsets used by the demultiplexer.
 const (
-	dtlsContentHandshake = 22
-	dtlsContentCID       = 25
-	dtlsOffEpoch         = 3
-	hsTypeClientHello    = 1
+	dtlsContentCID = 25
 	// record header (13) + handshake header (12) + client_version (2)
 	clientHelloRandomOff = dtlsHeaderLen + 12 + 2
 )
 
 // isClientHello reports whether a datagram starts with an epoch-0
 // ClientHello record.
-func isClientHello(b []byte) bool {
-	return len(b) >= clientHelloRandomOff+32 &&
-		b[0] == dtlsContentHandshake &&
-		b[dtlsOffEpoch] == 0 && b[dtlsOffEpoch+1] == 0 &&
-		b[dtlsHeaderLen] == hsTypeClientHello
-}
+func isClientHello(b []byte) bool { return dtlscookie.IsClientHello(b) }
 
 // clientHelloRandom returns the 32-byte random of a ClientHello datagram.
 func clientHelloRandom(b []byte) ([]byte, bool) {
