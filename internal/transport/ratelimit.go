@@ -179,27 +179,33 @@ func (p *provenSet) has(k limitKey, now time.Time) bool {
 	return ok
 }
 
-// liveSet is a snapshot of the sources of live sessions.
+// liveSet is a snapshot of the sources and exact paths of live sessions.
 type liveSet struct {
-	at time.Time
-	m  map[limitKey]struct{}
+	at    time.Time
+	m     map[limitKey]struct{}
+	paths map[pathKey]struct{}
 }
 
-// liveSource reports whether a source is where a live session runs. The
-// set is rebuilt at most once per liveSetAge, so a flood of hellos costs
-// a map lookup each, not a walk over every session.
-func (t *Transport) liveSource(k limitKey, now time.Time) bool {
+// liveSource reports whether a source is where a live session runs, and
+// whether the exact path (address and port, relay) is one. The set is
+// rebuilt at most once per liveSetAge, so a flood of hellos costs a map
+// lookup each, not a walk over every session.
+func (t *Transport) liveSource(p pathKey, now time.Time) (source, path bool) {
 	ls := t.live.Load()
 	if ls == nil || now.Sub(ls.at) >= liveSetAge {
 		m := make(map[limitKey]struct{})
+		paths := make(map[pathKey]struct{})
 		t.mu.Lock()
 		for s := range t.sessions {
-			m[limitKeyOf(s.vc.path().key())] = struct{}{}
+			k := s.vc.path().key()
+			m[limitKeyOf(k)] = struct{}{}
+			paths[k] = struct{}{}
 		}
 		t.mu.Unlock()
-		ls = &liveSet{at: now, m: m}
+		ls = &liveSet{at: now, m: m, paths: paths}
 		t.live.Store(ls)
 	}
-	_, ok := ls.m[k]
-	return ok
+	_, source = ls.m[limitKeyOf(p)]
+	_, path = ls.paths[p]
+	return source, path
 }

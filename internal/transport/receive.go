@@ -248,7 +248,7 @@ func (t *Transport) receiveHello(b []byte, from path) {
 // sessions, so their rekeys and redials still get answers in a flood).
 func (t *Transport) sendCookie(b []byte, h dtlscookie.Hello, from path, src []byte, now time.Time) {
 	budget := &t.hvrBudget
-	if t.liveSource(limitKeyOf(from.key()), now) {
+	if live, _ := t.liveSource(from.key(), now); live {
 		budget = &t.hvrKnownBudget
 	}
 	if !budget.allow(now) {
@@ -303,8 +303,11 @@ func (t *Transport) admitHello(b []byte, from path, pionCookie bool) {
 	// from a running one, or the first contact).
 	now := time.Now()
 	lk := limitKeyOf(key)
-	live := t.liveSource(lk, now)
-	if !t.hsLimit.allow(lk, now, live) {
+	live, livePath := t.liveSource(key, now)
+	// A handshake on a live session's own path (its rekey, a redial) is
+	// not counted against the source: many members behind one carrier
+	// NAT rekey with a lighthouse every interval, each on its own port.
+	if !livePath && !t.hsLimit.allow(lk, now, live) {
 		t.stHelloRateLimited.Add(1)
 		return
 	}

@@ -155,9 +155,11 @@ const (
 	// every other try in a 20,000/s flood, and pion retries in 0.5 s.
 	hvrRate, hvrBurst           = 10000, 2000
 	hvrKnownRate, hvrKnownBurst = 1000, 200
-	// Handshakes per second a proven source may start, and its burst: a
-	// few peers behind one NAT redialling at once fit.
-	hsRate, hsBurst = 4, 16
+	// Handshakes per second a proven source may start, and its burst:
+	// the members behind one carrier NAT coming back after a lighthouse
+	// restart fit. A source whose handshake fails is slowed at once
+	// (hsPenaltyEvery), so this is not what stops a foreign flooder.
+	hsRate, hsBurst = 20, 64
 	// A source whose handshake failed authentication may start one per
 	// hsPenaltyEvery for hsPenaltyFor.
 	hsPenaltyEvery = 10 * time.Second
