@@ -10,7 +10,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/ipopd
 # Packages off the data path, built without inlining to save flash and RSS;
 # the same list as internal/buildflags (a test checks).
-COLD_PKGS := github.com/pion/... github.com/ipopd/ipopd/ipopd github.com/ipopd/ipopd/internal/group github.com/ipopd/ipopd/internal/cbor github.com/ipopd/ipopd/internal/control github.com/ipopd/ipopd/internal/join github.com/ipopd/ipopd/internal/wire github.com/ipopd/ipopd/internal/nat github.com/ipopd/ipopd/ubus github.com/ipopd/ipopd/uci/... encoding/json encoding/gob encoding/asn1 encoding/pem crypto/x509/... math/big fmt reflect log/... vendor/golang.org/x/net/dns/... github.com/ipopd/ipopd/internal/underlay github.com/ipopd/ipopd/internal/addrwatch crypto/internal/fips140/nistec
+COLD_PKGS := github.com/pion/... github.com/ipopd/ipopd/ipopd github.com/ipopd/ipopd/internal/group github.com/ipopd/ipopd/internal/cbor github.com/ipopd/ipopd/internal/control github.com/ipopd/ipopd/internal/join github.com/ipopd/ipopd/internal/wire github.com/ipopd/ipopd/internal/nat github.com/ipopd/ipopd/ubus github.com/ipopd/ipopd/uci/... encoding/json encoding/gob encoding/asn1 encoding/pem crypto/x509/... math/big fmt reflect log/... vendor/golang.org/x/net/dns/... github.com/ipopd/ipopd/internal/underlay github.com/ipopd/ipopd/internal/addrwatch crypto/internal/fips140/nistec github.com/ipopd/ipopd/internal/dtlscookie crypto/tls crypto/ecdsa
 GCFLAGS  := $(foreach p,$(COLD_PKGS),-gcflags=$(p)=-l)
 PKGS     := ./...
 # Packages whose hot paths run concurrently: also tested under -race.

@@ -34,6 +34,9 @@ var ColdPackages = []string{
 	"github.com/ipopd/ipopd/internal/underlay",
 	"github.com/ipopd/ipopd/internal/addrwatch",
 	"crypto/internal/fips140/nistec",
+	"github.com/ipopd/ipopd/internal/dtlscookie",
+	"crypto/tls",
+	"crypto/ecdsa",
 }
 
 // GCFlags returns the go build arguments for ColdPackages: one -gcflags
