@@ -10,13 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"math/big"
-	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/dtls/v3"
+	"github.com/ipopd/ipopd/internal/dtlscookie/hellotest"
 )
 
 // src is a test source: an address's bytes.
@@ -38,69 +36,9 @@ func selfSigned(t testing.TB) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// helloCapture is a net.PacketConn that keeps what is written to it and
-// never delivers anything: enough to get a DTLS stack's first ClientHello.
-type helloCapture struct {
-	mu     sync.Mutex
-	writes [][]byte
-	done   chan struct{}
-	once   sync.Once
-}
-
-func (c *helloCapture) ReadFrom([]byte) (int, net.Addr, error) {
-	<-c.done
-	return 0, nil, net.ErrClosed
-}
-
-func (c *helloCapture) WriteTo(p []byte, _ net.Addr) (int, error) {
-	c.mu.Lock()
-	c.writes = append(c.writes, bytes.Clone(p))
-	c.mu.Unlock()
-	return len(p), nil
-}
-func (c *helloCapture) Close() error                     { c.once.Do(func() { close(c.done) }); return nil }
-func (c *helloCapture) LocalAddr() net.Addr              { return &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1} }
-func (c *helloCapture) SetDeadline(time.Time) error      { return nil }
-func (c *helloCapture) SetReadDeadline(time.Time) error  { return nil }
-func (c *helloCapture) SetWriteDeadline(time.Time) error { return nil }
-
-// pionHello returns the first ClientHello a pion client with cert sends.
-func pionHello(t testing.TB) []byte {
-	t.Helper()
-	cert := selfSigned(t)
-	c := &helloCapture{done: make(chan struct{})}
-	//lint:ignore SA1019 the Config API, as transport.go uses it
-	conn, err := dtls.Client(c, &net.UDPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 2}, &dtls.Config{
-		Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true,
-		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret, FlightInterval: time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = conn.Handshake() // ends when c closes
-	}()
-	defer func() {
-		_ = c.Close()
-		<-done
-		_ = conn.Close()
-	}()
-	for range 200 {
-		c.mu.Lock()
-		for _, w := range c.writes {
-			if IsClientHello(w) {
-				c.mu.Unlock()
-				return w
-			}
-		}
-		c.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("pion sent no ClientHello")
-	return nil
-}
+// pionHello returns the first ClientHello a pion client with a
+// self-signed certificate sends.
+func pionHello(t testing.TB) []byte { return hellotest.PionHello(t, selfSigned(t)) }
 
 func TestParseClientHello(t *testing.T) {
 	hello := pionHello(t)
